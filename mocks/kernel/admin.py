@@ -1,0 +1,232 @@
+"""The ``/__sandbox/`` control plane every fake serves (see DESIGN.md, "The admin surface")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .backend import DEFAULT_TENANT, CredentialRefused
+from .clock import parse_instant
+from .core import Kernel
+from .faults import FaultSpec
+
+TENANT_HEADER = "X-Sandbox-Tenant"
+
+
+class ClockUpdate(BaseModel):
+    """Move the shared clock: advance, set, freeze/unfreeze, or reset to real time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    advance_seconds: float | None = Field(None, ge=0, description="Move forward by n seconds")
+    set: str | None = Field(None, description="ISO-8601 instant, e.g. 2026-01-01T12:00:00Z")
+    frozen: bool | None = None
+    reset: bool | None = Field(None, description="Back to real time, not frozen")
+
+    @field_validator("set")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_instant(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"'{value}' is not an ISO-8601 instant (try 2026-01-01T12:00:00Z)"
+                ) from exc
+        return value
+
+
+class ClockState(BaseModel):
+    now: str
+    frozen: bool
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def tenant_of(request: Request) -> str:
+    return (
+        request.headers.get(TENANT_HEADER) or request.query_params.get("tenant") or (DEFAULT_TENANT)
+    )
+
+
+async def read_document(request: Request) -> Any:
+    """A JSON or YAML request body; a clear 422 when it is neither."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    content_type = request.headers.get("content-type", "")
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError) as exc:
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise HTTPException(422, f"body is neither JSON nor YAML: {exc}") from exc
+
+
+def build_admin_router(kernel: Kernel) -> APIRouter:
+    router = APIRouter(prefix="/__sandbox", tags=["sandbox"])
+
+    def backend() -> Any:
+        assert kernel.backend is not None
+        return kernel.backend
+
+    @router.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "service": kernel.service}
+
+    @router.post("/reset")
+    async def reset(request: Request, all: bool = Query(False)) -> dict[str, Any]:
+        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
+        tenant = tenant_of(request) if explicit and not all else None
+        await kernel.settle()
+        kernel.reset(tenant)
+        return {"status": "reset", "service": kernel.service, "tenant": tenant or "*"}
+
+    @router.get("/state")
+    def export_state(request: Request) -> dict[str, Any]:
+        tenant = tenant_of(request)
+        return {
+            "service": kernel.service,
+            "tenant": tenant,
+            "clock": kernel.clock.snapshot(),
+            "state": backend().export_state(tenant),
+        }
+
+    @router.post("/state")
+    async def import_state(request: Request) -> dict[str, Any]:
+        doc = await read_document(request)
+        if not isinstance(doc, dict) or not isinstance(doc.get("state"), dict):
+            raise HTTPException(
+                422, "expected the document GET /__sandbox/state returns: {'service', 'state'}"
+            )
+        if doc.get("service", kernel.service) != kernel.service:
+            raise HTTPException(
+                422, f"this is the {kernel.service} fake; the document is {doc['service']!r}"
+            )
+        tenant = tenant_of(request)
+        try:
+            backend().import_state(tenant, doc["state"])
+        except CredentialRefused as exc:
+            raise HTTPException(422, str(exc)) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HTTPException(422, f"state document rejected: {exc}") from exc
+        return {"status": "imported", "service": kernel.service, "tenant": tenant}
+
+    @router.post("/seed")
+    async def seed(request: Request) -> dict[str, Any]:
+        doc = await read_document(request)
+        if not isinstance(doc, dict):
+            raise HTTPException(422, "seed body must be a JSON/YAML object")
+        try:
+            added = backend().seed(tenant_of(request), doc)
+        except CredentialRefused as exc:
+            raise HTTPException(422, str(exc)) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HTTPException(422, f"seed rejected: {exc}") from exc
+        return {"status": "seeded", "service": kernel.service, "added": added}
+
+    @router.get("/clock", response_model=ClockState)
+    def get_clock() -> dict[str, Any]:
+        return kernel.clock.snapshot()
+
+    @router.post("/clock", response_model=ClockState)
+    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
+        clock = kernel.clock
+        if update.reset:
+            clock.reset()
+        if update.frozen is not None:
+            clock.freeze(update.frozen)
+        if update.set is not None:
+            clock.set(update.set)
+        if update.advance_seconds:
+            clock.advance(update.advance_seconds)
+        await kernel.settle()
+        return clock.snapshot()
+
+    @router.get("/journal")
+    def journal(
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "items": kernel.journal.items(
+                method=method,
+                path=path,
+                status=status,
+                correlation_id=correlation_id,
+                tenant=tenant,
+            )
+        }
+
+    @router.get("/faults")
+    def list_faults() -> dict[str, Any]:
+        return {"items": [f.as_dict() for f in kernel.faults.items()]}
+
+    @router.post("/faults", status_code=201)
+    def add_fault(spec: FaultSpec) -> dict[str, Any]:
+        return kernel.faults.add(spec).as_dict()
+
+    @router.delete("/faults")
+    def clear_faults() -> dict[str, Any]:
+        count = len(kernel.faults.items())
+        kernel.faults.clear()
+        return {"deleted": count}
+
+    @router.delete("/faults/{fault_id}", status_code=204)
+    def delete_fault(fault_id: int) -> Response:
+        if not kernel.faults.remove(fault_id):
+            raise HTTPException(404, f"no fault with id {fault_id}")
+        return Response(status_code=204)
+
+    @router.get("/webhooks/deliveries")
+    def deliveries(status: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+        items = [d.as_dict(kernel.masker) for d in kernel.webhooks.items(tenant)]
+        return {"items": [d for d in items if status is None or d["status"] == status]}
+
+    @router.post("/webhooks/deliveries/{delivery_id}/redeliver")
+    async def redeliver(delivery_id: int) -> dict[str, Any]:
+        if kernel.webhooks.get(delivery_id) is None:
+            raise HTTPException(404, f"no delivery with id {delivery_id}")
+        delivery = await kernel.webhooks.redeliver(delivery_id)
+        return delivery.as_dict(kernel.masker)
+
+    @router.get("/tenants")
+    def tenants() -> dict[str, Any]:
+        return {"items": [{"tenant": t} for t in backend().tenants()]}
+
+    @router.post("/tenants", status_code=201)
+    def create_tenant(body: TenantCreate = Body(default_factory=TenantCreate)) -> dict[str, Any]:
+        name = body.name or f"t-{uuid.uuid4().hex[:12]}"
+        if backend().has_tenant(name):
+            raise HTTPException(409, f"tenant {name!r} exists")
+        state = backend().state(name)
+        return {"tenant": name, "credentials": backend().credentials_of(state)}
+
+    @router.delete("/tenants/{name}", status_code=204)
+    def delete_tenant(name: str) -> Response:
+        if not backend().drop_tenant(name):
+            raise HTTPException(404, f"no tenant {name!r} (the default tenant cannot be deleted)")
+        kernel.journal.clear(name)
+        kernel.webhooks.clear(name)
+        return Response(status_code=204)
+
+    @router.get("/info")
+    def info(request: Request) -> dict[str, Any]:
+        """The demo credentials of a tenant (what the stack info file shows)."""
+        return backend().credentials_of(backend().state(tenant_of(request)))
+
+    return router

@@ -1,0 +1,77 @@
+"""Build a fake's FastAPI app: vendor routes + the kernel's middleware and admin surface."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypedDict
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .admin import build_admin_router
+from .backend import Backend
+from .clock import VirtualClock
+from .core import Kernel
+from .middleware import ADMIN_PREFIX, SandboxMiddleware
+
+
+class FakeOptions(TypedDict, total=False):
+    """What every fake's ``create_app(**options)`` accepts (passed on to its ``Kernel``)."""
+
+    clock: VirtualClock | None
+    seed: int
+    data_dir: str | Path | None
+    allow_remote: bool
+    http_client: httpx.AsyncClient | None
+
+
+def build_fake_app(
+    kernel: Kernel,
+    backend: Backend[Any],
+    routers: Iterable[APIRouter] = (),
+    *,
+    title: str,
+) -> FastAPI:
+    """A fake vendor app. Vendor routes stay out of the generated OpenAPI, which documents only
+    the ``/__sandbox/`` control plane (the vendor spec lives in ``contracts/``)."""
+    kernel.attach(backend)
+    backend.state()  # seed the default tenant now: the first request must not pay for it
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await kernel.settle()
+        kernel.save()
+
+    app = FastAPI(
+        title=f"{title} (careflow sandbox)",
+        description=f"Sandbox control plane of the {title} fake: see DESIGN.md.",
+        openapi_url=f"{ADMIN_PREFIX}/openapi.json",
+        docs_url=f"{ADMIN_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.kernel = kernel
+    app.state.backend = backend
+    app.include_router(build_admin_router(kernel))
+    for router in routers:
+        app.include_router(router, include_in_schema=False)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.url.path.startswith(ADMIN_PREFIX):
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        message = (
+            f"No route for {request.method} {request.url.path}"
+            if exc.status_code in (404, 405) and "route" not in request.scope
+            else str(exc.detail)
+        )
+        body, headers = backend.error_body(exc.status_code, message)
+        return JSONResponse(body, exc.status_code, headers={**headers, **(exc.headers or {})})
+
+    app.add_middleware(SandboxMiddleware, kernel=kernel)
+    return app

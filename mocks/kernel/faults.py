@@ -1,0 +1,141 @@
+"""Fault injection rules: per route (method + path pattern), n times or with a seeded probability.
+
+Kinds:
+- ``error``: answer with ``status`` and ``body`` (the vendor's error shape when no body is given);
+  a 429 carries ``Retry-After`` when ``retry_after`` is set.
+- ``latency``: add ``latency_ms`` before the real answer. On a frozen clock the delay is virtual
+  (the clock advances instead of anybody sleeping), so tests never wait.
+- ``timeout``: the client sees a read timeout (in-process at once; over a socket after
+  ``latency_ms``, default 30 s, the connection is closed without an answer).
+- ``drop``: the connection is closed mid-answer (the client sees a protocol error).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FaultKind = Literal["error", "latency", "timeout", "drop"]
+
+
+class FaultSpec(BaseModel):
+    """The body of ``POST /__sandbox/faults``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = Field("*", description="HTTP method, or * for any")
+    path: str = Field(
+        ...,
+        description="Path pattern: exact, with {param} segments, or * as a wildcard",
+        min_length=1,
+    )
+    kind: FaultKind = "error"
+    status: int | None = Field(None, ge=100, le=599)
+    body: Any = None
+    times: int | None = Field(None, ge=1, description="How many matching requests; null = all")
+    probability: float | None = Field(None, ge=0.0, le=1.0)
+    retry_after: int | None = Field(None, ge=0)
+    latency_ms: int | None = Field(None, ge=0, le=600_000)
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/") and value != "*":
+            raise ValueError("path must start with '/' (or be '*')")
+        return value
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """``/api/v1/leads/{id}`` and ``/api/*`` style patterns to a regex matching whole paths."""
+    if pattern == "*":
+        return re.compile(".*")
+    out = []
+    for piece in re.split(r"(\{[^}/]+\}|\*)", pattern):
+        if piece == "*":
+            out.append(".*")
+        elif piece.startswith("{") and piece.endswith("}"):
+            out.append("[^/]+")
+        else:
+            out.append(re.escape(piece))
+    return re.compile("".join(out) + "/?")
+
+
+class Fault:
+    def __init__(self, fault_id: int, spec: FaultSpec, seed: int) -> None:
+        self.id = fault_id
+        self.spec = spec
+        self.remaining = spec.times
+        self.hits = 0
+        self._regex = compile_pattern(spec.path)
+        self._random = random.Random(f"{seed}:{fault_id}")
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.spec.method not in ("*", method.upper()):
+            return False
+        return self._regex.fullmatch(path) is not None
+
+    def fire(self) -> bool:
+        """Decide whether this matching request is faulted (consumes ``times``)."""
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        if self.spec.probability is not None and self._random.random() >= self.spec.probability:
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.hits += 1
+        return True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            **self.spec.model_dump(),
+            "remaining": self.remaining,
+            "hits": self.hits,
+        }
+
+
+class FaultStore:
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._faults: dict[int, Fault] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, spec: FaultSpec) -> Fault:
+        with self._lock:
+            fault = Fault(next(self._ids), spec, self.seed)
+            self._faults[fault.id] = fault
+        return fault
+
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            return self._faults.pop(fault_id, None) is not None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._ids = itertools.count(1)
+
+    def items(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults.values())
+
+    def match(self, method: str, path: str) -> Fault | None:
+        """The first rule that matches and fires for this request, if any."""
+        if not self._faults:
+            return None
+        with self._lock:
+            for fault in self._faults.values():
+                if fault.matches(method, path) and fault.fire():
+                    return fault
+        return None

@@ -1,0 +1,119 @@
+"""Masking of secrets and PHI-marked fields for journals, logs and audit records.
+
+One rule set for the whole stack: a key whose normalised name is a secret or a PHI field reads
+``"***"``, wherever it appears (headers, query strings, JSON and form bodies, nested values).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+MASK = "***"
+
+SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "proxyauthorization",
+        "cookie",
+        "setcookie",
+        "token",
+        "apitoken",
+        "apisecret",
+        "apikey",
+        "xapikey",
+        "secret",
+        "clientsecret",
+        "accesstoken",
+        "refreshtoken",
+        "password",
+        "mastertoken",
+        "mastersecret",
+        "testtoken",
+        "webhooksecret",
+    }
+)
+
+# Fields that commonly carry PHI in the three vendors' payloads (names, contacts, addresses).
+PHI_KEYS = frozenset(
+    {
+        "email",
+        "emailaddress",
+        "phone",
+        "phonenumber",
+        "callernumber",
+        "contactname",
+        "contactemailaddress",
+        "contactphonenumber",
+        "name",
+        "firstname",
+        "lastname",
+        "fullname",
+        "patientname",
+        "address",
+        "streetaddress",
+        "dob",
+        "dateofbirth",
+        "birthdate",
+        "ssn",
+    }
+)
+
+
+def normalise(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+class Masker:
+    """Masks values whose key is a secret or PHI; extra keys can be added per service."""
+
+    def __init__(self, extra_keys: Iterable[str] = ()) -> None:
+        self.keys = SECRET_KEYS | PHI_KEYS | {normalise(k) for k in extra_keys}
+
+    def is_sensitive(self, key: str) -> bool:
+        name = normalise(key)
+        # bracketed form keys such as additional_fields[Email] count by their inner name too
+        inner = re.findall(r"\[([^\]]+)\]", key)
+        return name in self.keys or any(normalise(part) in self.keys for part in inner)
+
+    def value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {
+                k: (MASK if isinstance(k, str) and self.is_sensitive(k) else self.value(v))
+                for k, v in data.items()
+            }
+        if isinstance(data, list):
+            return [self.value(item) for item in data]
+        return data
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+        return {k: (MASK if self.is_sensitive(k) else v) for k, v in headers}
+
+    def query(self, query: str) -> str:
+        if not query:
+            return ""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs])
+
+    def body(self, raw: bytes, content_type: str = "") -> Any:
+        """Decode a request body (JSON or form) and mask it; other bodies are summarised."""
+        if not raw:
+            return None
+        text = raw.decode("utf-8", errors="replace")
+        if "json" in content_type or text[:1] in "{[":
+            try:
+                return self.value(json.loads(text))
+            except ValueError:
+                pass
+        if "x-www-form-urlencoded" in content_type:
+            pairs = parse_qsl(text, keep_blank_values=True)
+            return {k: (MASK if self.is_sensitive(k) else v) for k, v in pairs}
+        if "multipart" in content_type:
+            return f"<multipart body, {len(raw)} bytes>"
+        return text if len(text) <= 2000 else text[:2000] + "…"
+
+
+default_masker = Masker()

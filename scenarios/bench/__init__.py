@@ -1,0 +1,127 @@
+"""``careflow bench``: a small benchmark harness.
+
+Each module in this package registers benchmarks with ``@benchmark("name")``; a benchmark gets a
+``BenchContext`` and returns ``Measure``s. A measure with a ``baseline`` (a bare Starlette app
+doing the same work) is shown with the ratio, so figures compare across machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Measure:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+
+@dataclass
+class BenchContext:
+    quick: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def n(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+BenchFn = Callable[[BenchContext], list[Measure]]
+BENCHMARKS: dict[str, BenchFn] = {}
+
+
+def benchmark(name: str) -> Callable[[BenchFn], BenchFn]:
+    def register(fn: BenchFn) -> BenchFn:
+        BENCHMARKS[name] = fn
+        return fn
+
+    return register
+
+
+def discover() -> dict[str, BenchFn]:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return BENCHMARKS
+
+
+def bare_app(routes: dict[tuple[str, str], Callable[[Request], Awaitable[Any]]]) -> Starlette:
+    """A bare Starlette app answering the same routes: the baseline of a ratio."""
+
+    def endpoint(handler: Callable[[Request], Awaitable[Any]]) -> Any:
+        async def call(request: Request) -> JSONResponse:
+            return JSONResponse(await handler(request))
+
+        return call
+
+    return Starlette(
+        routes=[Route(path, endpoint(h), methods=[m]) for (m, path), h in routes.items()]
+    )
+
+
+async def time_requests(
+    app: Any, make_request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], n: int
+) -> float:
+    """Mean seconds per request over ``n`` in-process requests (after a short warm-up)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+    ) as client:
+        for i in range(min(20, n)):
+            (await make_request(client, i)).raise_for_status()
+        started = time.perf_counter()
+        for i in range(n):
+            response = await make_request(client, i)
+            if response.status_code >= 400:
+                raise RuntimeError(f"benchmark request failed: {response.status_code}")
+        return (time.perf_counter() - started) / n
+
+
+def run_async(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
+    ctx = BenchContext(quick=quick)
+    table = Table(title="careflow bench" + (" (quick)" if quick else ""))
+    for column in ("benchmark", "measure", "value", "baseline", "ratio", "note"):
+        table.add_column(column)
+    failures = 0
+    for name, fn in sorted(discover().items()):
+        if only and not any(o in name for o in only):
+            continue
+        try:
+            measures = fn(ctx)
+        except Exception as exc:
+            failures += 1
+            table.add_row(name, "[red]error[/red]", str(exc), "", "", "")
+            continue
+        for m in measures:
+            table.add_row(
+                name,
+                m.name,
+                f"{m.value:,.3f} {m.unit}",
+                f"{m.baseline:,.3f} {m.unit}" if m.baseline else "",
+                f"{m.ratio:.2f}x" if m.ratio else "",
+                m.note,
+            )
+    console.print(table)
+    return 1 if failures else 0

@@ -1,0 +1,262 @@
+"""The careflow pytest plugin (entry point ``pytest11``).
+
+Fixtures: ``careflow_stack`` (the whole stack) and one per service — ``whatconverts``, ``caspio``,
+``ours``, ``engine`` — in-process by default (no sockets), or as real servers on free loopback
+ports with ``@pytest.mark.careflow(mode="server")`` or ``--careflow-mode=server``. Every test
+starts from the seeded state on a real-time clock.
+
+Strict by default, like respx: a test fails when it sent a request that no fake could serve
+(unknown route) or tried to reach a host outside the stack; the failure lists each call and the
+closest known routes. Opt out per test with ``@pytest.mark.careflow_allow_unmatched``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mocks.kernel import Kernel, is_loopback_host
+
+from .stack import FAKES, SERVICES, InProcessStack, Stack
+
+MODES = ("inprocess", "server")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("careflow")
+    group.addoption(
+        "--careflow-mode",
+        choices=MODES,
+        default=None,
+        help="Run careflow fixtures in-process (default) or as real servers on loopback.",
+    )
+    parser.addini("careflow_mode", "Default mode of the careflow fixtures", default="inprocess")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "careflow(mode='inprocess'|'server', seed=0): configure careflow fixtures"
+    )
+    config.addinivalue_line(
+        "markers", "careflow_allow_unmatched: do not fail on requests no fake could serve"
+    )
+
+
+class ServiceHandle:
+    """One service of the stack as a test sees it."""
+
+    def __init__(self, stack: StackHandle, name: str) -> None:
+        self.stack = stack
+        self.name = name
+        self.url = stack.urls[name]
+        self.credentials: dict[str, Any] = {
+            k: v for k, v in stack.info.get(name, {}).items() if k != "url"
+        }
+
+    @property
+    def kernel(self) -> Kernel:
+        return self.stack.stack.kernel(self.name)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A sync client with this service's URL as base (in-process or over a socket)."""
+        return self.stack.client(self.name, **kwargs)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self.client() as client:
+            response = client.request(method, f"/__sandbox{path}", **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self) -> None:
+        self.admin("POST", "/reset")
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self.admin("GET", "/journal", params=params)["items"]
+
+    def fault(self, path: str, **spec: Any) -> dict[str, Any]:
+        return self.admin("POST", "/faults", json={"path": path, **spec})
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/faults")
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        return self.admin("POST", "/clock", json={"advance_seconds": seconds})
+
+
+class StackHandle:
+    """The whole stack for one test: URLs, credentials, clients, the shared clock."""
+
+    def __init__(self, mode: str, stack: Stack, client_factory: Any) -> None:
+        self.mode = mode
+        self.stack = stack
+        self.urls = dict(stack.urls)
+        self.info = stack.info()
+        self.clock = stack.clock
+        self._client_factory = client_factory
+        self.services = {name: ServiceHandle(self, name) for name in SERVICES}
+
+    def client(self, name: str | None = None, **kwargs: Any) -> httpx.Client:
+        return self._client_factory(name, **kwargs)
+
+    def __getitem__(self, name: str) -> ServiceHandle:
+        return self.services[name]
+
+    def unmatched(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for name in FAKES:
+            for entry in self.stack.kernel(name).journal.items():
+                if not entry.get("matched", True) and entry.get("fault") is None:
+                    out.append((name, entry))
+        return out
+
+    def known_routes(self, name: str) -> list[str]:
+        app = self.stack.apps[name]
+        return [
+            f"{m} {route.path}"
+            for route in app.routes
+            for m in sorted(getattr(route, "methods", None) or [])
+            if not route.path.startswith("/__sandbox")
+        ]
+
+
+class RemoteCallBlocked(AssertionError):
+    pass
+
+
+@pytest.fixture
+def careflow_block_remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail any httpx request to a host that is not loopback (e.g. a real vendor API)."""
+    blocked: list[str] = []
+    real_sync = httpx.HTTPTransport.handle_request
+    real_async = httpx.AsyncHTTPTransport.handle_async_request
+
+    def check(request: httpx.Request) -> None:
+        if not is_loopback_host(request.url.host):
+            blocked.append(f"{request.method} {request.url}")
+            raise RemoteCallBlocked(
+                f"careflow blocked a request to {request.url.host}: tests may only reach the "
+                "sandbox on loopback. Point your client at the fixture's .url instead."
+            )
+
+    def sync_handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        check(request)
+        return real_sync(self, request)
+
+    async def async_handle(
+        self: httpx.AsyncHTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        check(request)
+        return await real_async(self, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", sync_handle)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", async_handle)
+    yield blocked
+
+
+def _mode(request: pytest.FixtureRequest) -> tuple[str, int]:
+    marker = request.node.get_closest_marker("careflow")
+    mode = (
+        (marker.kwargs.get("mode") if marker else None)
+        or request.config.getoption("--careflow-mode")
+        or request.config.getini("careflow_mode")
+    )
+    seed = int(marker.kwargs.get("seed", 0)) if marker else 0
+    if mode not in MODES:
+        raise pytest.UsageError(f"careflow mode must be one of {MODES}, not {mode!r}")
+    return mode, seed
+
+
+class _Stacks:
+    """Session cache: one stack per (mode, seed), reset between tests."""
+
+    def __init__(self) -> None:
+        self.stacks: dict[tuple[str, int], Any] = {}
+
+    def get(self, mode: str, seed: int) -> StackHandle:
+        key = (mode, seed)
+        if key not in self.stacks:
+            self.stacks[key] = self._start(mode, seed)
+        return self.stacks[key][0]
+
+    def _start(self, mode: str, seed: int) -> tuple[StackHandle, Any]:
+        if mode == "inprocess":
+            stack = InProcessStack(seed=seed)
+            return StackHandle(mode, stack, stack.client), stack
+        from .server import StackServer, bind_sockets, urls_of
+
+        sockets = bind_sockets("127.0.0.1", 0)
+        served = Stack(urls=urls_of("127.0.0.1", sockets), seed=seed)
+        server = StackServer(served, sockets)
+        server.start_in_thread()
+
+        def client(name: str | None = None, **kwargs: Any) -> httpx.Client:
+            return httpx.Client(base_url=served.urls[name] if name else "", **kwargs)
+
+        return StackHandle(mode, served, client), server
+
+    def close(self) -> None:
+        for _handle, runner in self.stacks.values():
+            if isinstance(runner, InProcessStack):
+                runner.close()
+            else:
+                runner.stop_thread()
+        self.stacks.clear()
+
+
+@pytest.fixture(scope="session")
+def _careflow_stacks() -> Iterator[_Stacks]:
+    stacks = _Stacks()
+    yield stacks
+    stacks.close()
+
+
+@pytest.fixture
+def careflow_stack(
+    request: pytest.FixtureRequest, _careflow_stacks: _Stacks, careflow_block_remote: list[str]
+) -> Iterator[StackHandle]:
+    """The whole sandbox, seeded and on a real-time clock, for one test."""
+    mode, seed = _mode(request)
+    handle = _careflow_stacks.get(mode, seed)
+    handle.clock.reset()
+    handle.stack.reset()
+    yield handle
+    if request.node.get_closest_marker("careflow_allow_unmatched"):
+        return
+    problems = []
+    for name, entry in handle.unmatched():
+        wanted = f"{entry['method']} {entry['path']}"
+        near = difflib.get_close_matches(wanted, handle.known_routes(name), n=3, cutoff=0.4)
+        hint = f"; closest: {', '.join(near)}" if near else "; it serves no such route"
+        problems.append(f"  - {name}: {wanted} → {entry['status']}{hint}")
+    if problems:
+        pytest.fail(
+            "careflow: requests that no fake could serve:\n"
+            + "\n".join(problems)
+            + "\n(mark the test with @pytest.mark.careflow_allow_unmatched if intended)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def whatconverts(careflow_stack: StackHandle) -> ServiceHandle:
+    return careflow_stack["whatconverts"]
+
+
+@pytest.fixture
+def caspio(careflow_stack: StackHandle) -> ServiceHandle:
+    return careflow_stack["caspio"]
+
+
+@pytest.fixture
+def ours(careflow_stack: StackHandle) -> ServiceHandle:
+    return careflow_stack["ours"]
+
+
+@pytest.fixture
+def engine(careflow_stack: StackHandle) -> ServiceHandle:
+    return careflow_stack["engine"]

@@ -1,0 +1,154 @@
+"""Serve the stack's apps with real uvicorn servers: all four in one process and one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from .stack import PORT_OFFSETS, SERVICES, Stack
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the stack runner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # older uvicorn
+        return None
+
+
+def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
+    """One listening socket per service: ``port`` + offset, or four free ports when 0."""
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for name in SERVICES:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, 0 if port == 0 else port + PORT_OFFSETS[name]))
+            sock.listen(128)
+            sock.set_inheritable(True)
+            sockets[name] = sock
+    except OSError:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    return sockets
+
+
+def urls_of(host: str, sockets: dict[str, socket.socket]) -> dict[str, str]:
+    return {name: f"http://{host}:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+
+
+class StackServer:
+    """Runs a ``Stack`` on sockets; ``ready`` is set once every ``/__sandbox/health`` answers."""
+
+    def __init__(self, stack: Stack, sockets: dict[str, socket.socket]) -> None:
+        self.stack = stack
+        self.sockets = sockets
+        self.ready = threading.Event()
+        self.servers: dict[str, _Server] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client: httpx.AsyncClient | None = None
+        for name in SERVICES:
+            config = uvicorn.Config(
+                stack.apps[name], log_level="warning", lifespan="on", access_log=False
+            )
+            self.servers[name] = _Server(config)
+        for name in ("whatconverts", "caspio", "ours"):
+            stack.kernel(name).over_socket = True
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.should_exit = True
+
+    async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.client = httpx.AsyncClient(timeout=30)
+        self.stack.set_http_client(self.client)
+        tasks = [
+            asyncio.create_task(server.serve(sockets=[self.sockets[name]]))
+            for name, server in self.servers.items()
+        ]
+        try:
+            await self._wait_ready(tasks)
+            if on_ready:
+                on_ready()
+            self.ready.set()
+            await asyncio.gather(*tasks)
+        finally:
+            self.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.client.aclose()
+
+    async def _wait_ready(self, tasks: list[asyncio.Task[Any]]) -> None:
+        while not all(s.started for s in self.servers.values()):
+            failed = [t for t in tasks if t.done()]
+            if failed:
+                failed[0].result()
+                raise RuntimeError("a server stopped before it was ready")
+            await asyncio.sleep(0.005)
+        assert self.client is not None
+        for url in self.stack.urls.values():
+            response = await self.client.get(f"{url}/__sandbox/health")
+            response.raise_for_status()
+
+    def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until SIGINT/SIGTERM (main thread)."""
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop)
+            await self.serve(on_ready)
+
+        asyncio.run(main())
+
+    # threaded mode (tests) -----------------------------------------------------------------
+    def start_in_thread(self, timeout: float = 30) -> threading.Thread:
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                asyncio.run(self.serve())
+            except BaseException as exc:  # surfaced to the caller below
+                errors.append(exc)
+                self.ready.set()
+
+        thread = threading.Thread(target=target, name="careflow-stack", daemon=True)
+        thread.start()
+        if not self.ready.wait(timeout):
+            raise RuntimeError(f"the stack did not become ready in {timeout} s")
+        if errors:
+            raise RuntimeError(f"the stack failed to start: {errors[0]!r}") from errors[0]
+        self._thread = thread
+        return thread
+
+    def run_coroutine(self, coro: Any, timeout: float = 60) -> Any:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop_thread(self, timeout: float = 10) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.stop)
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+
+
+def write_info(path: Path, info: dict[str, Any]) -> None:
+    """Write atomically: the file's appearance is the readiness signal."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    tmp.replace(path)

@@ -1,0 +1,123 @@
+"""The composition root: one clock, four apps, their URLs and credentials.
+
+``Stack`` builds the apps; ``InProcessStack`` runs them without sockets (one background event
+loop, requests routed by URL); ``scenarios.server`` serves the same apps on real ports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+import engine
+from mocks import caspio, ours, whatconverts
+from mocks.kernel import Kernel, VirtualClock
+
+from .transports import BackgroundLoop, RoutingTransport, SyncASGITransport, netloc_of
+
+SERVICES = ("engine", "whatconverts", "caspio", "ours")
+FAKES = ("whatconverts", "caspio", "ours")
+PORT_OFFSETS = {"engine": 0, "whatconverts": 1, "caspio": 2, "ours": 3}
+DEFAULT_PORT = 8400
+FACTORIES = {
+    "whatconverts": whatconverts.create_app,
+    "caspio": caspio.create_app,
+    "ours": ours.create_app,
+}
+
+
+def default_urls(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> dict[str, str]:
+    return {name: f"http://{host}:{port + offset}" for name, offset in PORT_OFFSETS.items()}
+
+
+class Stack:
+    """Every app of the sandbox on one shared clock."""
+
+    def __init__(
+        self,
+        *,
+        urls: dict[str, str] | None = None,
+        seed: int = 0,
+        clock: VirtualClock | None = None,
+        data_dir: str | Path | None = None,
+        allow_remote: bool = False,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.urls = urls or default_urls()
+        self.seed = seed
+        self.clock = clock or VirtualClock()
+        self.allow_remote = allow_remote
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.apps: dict[str, FastAPI] = {}
+        for name, factory in FACTORIES.items():
+            self.apps[name] = factory(
+                clock=self.clock,
+                seed=seed,
+                data_dir=self.data_dir / name if self.data_dir else None,
+                allow_remote=allow_remote,
+                http_client=http_client,
+            )
+        self.apps["engine"] = engine.create_app(clock=self.clock, stack_info=None)
+        self.apps["engine"].state.stack_info = self.info()
+
+    def kernel(self, name: str) -> Kernel:
+        return self.apps[name].state.kernel
+
+    def set_http_client(self, client: httpx.AsyncClient | None) -> None:
+        for name in FAKES:
+            self.kernel(name).set_http_client(client)
+        self.apps["engine"].state.http_client = client
+
+    def info(self) -> dict[str, Any]:
+        """The info file's JSON (DESIGN.md): URLs and demo credentials of every service."""
+        out: dict[str, Any] = {"engine": {"url": self.urls["engine"]}}
+        for name in FAKES:
+            kernel = self.kernel(name)
+            assert kernel.backend is not None
+            creds = kernel.backend.credentials_of(kernel.backend.state())
+            out[name] = {"url": self.urls[name], **creds}
+        return out
+
+    async def settle(self) -> None:
+        for name in FAKES:
+            await self.kernel(name).settle()
+
+    def reset(self) -> None:
+        for name in FAKES:
+            self.kernel(name).reset()
+
+
+class InProcessStack(Stack):
+    """The stack with no sockets: requests to its URLs are routed to the apps in memory."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.router = RoutingTransport(
+            {netloc_of(url): self.apps[n] for n, url in self.urls.items()}
+        )
+        self.async_client = httpx.AsyncClient(transport=self.router, timeout=30)
+        self.set_http_client(self.async_client)
+        self.loop = BackgroundLoop()
+        self._sync = SyncASGITransport(self.router, self.loop)
+
+    def client(self, name: str | None = None, **kwargs: Any) -> httpx.Client:
+        """A sync client (base URL of ``name`` when given) served in-process."""
+        base = self.urls[name] if name else ""
+        return httpx.Client(transport=self._sync, base_url=base, **kwargs)
+
+    def run(self, coro: Any) -> Any:
+        """Run a coroutine on the stack's loop (where background work runs)."""
+        return self.loop.run(coro)
+
+    def close(self) -> None:
+        self.loop.run(self.async_client.aclose())
+        self.loop.close()
+
+    def __enter__(self) -> InProcessStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,65 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from scenarios.cli import app
+
+
+def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
+    info_file = tmp_path / "stack.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "up",
+            "--port",
+            "0",
+            "--info-file",
+            str(info_file),
+            "--seed",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not info_file.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "careflow up never became ready"
+            time.sleep(0.01)
+        info = json.loads(info_file.read_text())
+        assert set(info) == {"engine", "whatconverts", "caspio", "ours"}
+        ports = {int(entry["url"].rsplit(":", 1)[1]) for entry in info.values()}
+        assert len(ports) == 4
+        for name, entry in info.items():
+            health = httpx.get(f"{entry['url']}/__sandbox/health")
+            assert health.status_code == 200 and health.json()["service"] == name
+        assert httpx.get(f"{info['engine']['url']}/__sandbox/stack").json() == info
+        assert info["whatconverts"]["profile_id"] == 101
+        assert info["caspio"]["profile_name"] == "Keragon demo"
+        # one clock for the whole stack, across processes' servers
+        httpx.post(f"{info['ours']['url']}/__sandbox/clock", json={"set": "2031-01-01T00:00:00Z"})
+        now = httpx.get(f"{info['engine']['url']}/__sandbox/clock").json()["now"]
+        assert now.startswith("2031-01-01T00:00")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err.decode()
+    assert b"stopped" in out
+
+
+def test_help_lists_every_command():
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("up", "demo", "bench"):
+        assert command in result.output
