@@ -38,21 +38,21 @@ def create_app(*, clock: Clock | None = None, stack_info: dict[str, Any] | None 
     app.state.stack_info = stack_info
 
     @app.get("/__sandbox/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "service": "engine"}
 
     @app.get("/__sandbox/stack")
-    def stack() -> dict[str, Any]:
+    async def stack() -> dict[str, Any]:
         if app.state.stack_info is None:
             raise HTTPException(404, "this engine was not started as part of a careflow stack")
         return app.state.stack_info
 
     @app.get("/__sandbox/clock")
-    def get_clock() -> dict[str, Any]:
+    async def get_clock() -> dict[str, Any]:
         return clock.snapshot()
 
     @app.post("/__sandbox/clock")
-    def move_clock(update: ClockUpdate) -> dict[str, Any]:
+    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
         if update.reset:
             clock.reset()
         if update.frozen is not None:

@@ -82,7 +82,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return kernel.backend
 
     @router.get("/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "service": kernel.service}
 
     @router.post("/reset")
@@ -94,7 +94,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return {"status": "reset", "service": kernel.service, "tenant": tenant or "*"}
 
     @router.get("/state")
-    def export_state(request: Request) -> dict[str, Any]:
+    async def export_state(request: Request) -> dict[str, Any]:
         tenant = tenant_of(request)
         return {
             "service": kernel.service,
@@ -137,7 +137,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return {"status": "seeded", "service": kernel.service, "added": added}
 
     @router.get("/clock", response_model=ClockState)
-    def get_clock() -> dict[str, Any]:
+    async def get_clock() -> dict[str, Any]:
         return kernel.clock.snapshot()
 
     @router.post("/clock", response_model=ClockState)
@@ -155,7 +155,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return clock.snapshot()
 
     @router.get("/journal")
-    def journal(
+    async def journal(
         method: str | None = None,
         path: str | None = None,
         status: int | None = None,
@@ -173,27 +173,27 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         }
 
     @router.get("/faults")
-    def list_faults() -> dict[str, Any]:
+    async def list_faults() -> dict[str, Any]:
         return {"items": [f.as_dict() for f in kernel.faults.items()]}
 
     @router.post("/faults", status_code=201)
-    def add_fault(spec: FaultSpec) -> dict[str, Any]:
+    async def add_fault(spec: FaultSpec) -> dict[str, Any]:
         return kernel.faults.add(spec).as_dict()
 
     @router.delete("/faults")
-    def clear_faults() -> dict[str, Any]:
+    async def clear_faults() -> dict[str, Any]:
         count = len(kernel.faults.items())
         kernel.faults.clear()
         return {"deleted": count}
 
     @router.delete("/faults/{fault_id}", status_code=204)
-    def delete_fault(fault_id: int) -> Response:
+    async def delete_fault(fault_id: int) -> Response:
         if not kernel.faults.remove(fault_id):
             raise HTTPException(404, f"no fault with id {fault_id}")
         return Response(status_code=204)
 
     @router.get("/webhooks/deliveries")
-    def deliveries(status: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+    async def deliveries(status: str | None = None, tenant: str | None = None) -> dict[str, Any]:
         items = [d.as_dict(kernel.masker) for d in kernel.webhooks.items(tenant)]
         return {"items": [d for d in items if status is None or d["status"] == status]}
 
@@ -205,11 +205,13 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return delivery.as_dict(kernel.masker)
 
     @router.get("/tenants")
-    def tenants() -> dict[str, Any]:
+    async def tenants() -> dict[str, Any]:
         return {"items": [{"tenant": t} for t in backend().tenants()]}
 
     @router.post("/tenants", status_code=201)
-    def create_tenant(body: TenantCreate = Body(default_factory=TenantCreate)) -> dict[str, Any]:
+    async def create_tenant(
+        body: TenantCreate = Body(default_factory=TenantCreate),
+    ) -> dict[str, Any]:
         name = body.name or f"t-{uuid.uuid4().hex[:12]}"
         if backend().has_tenant(name):
             raise HTTPException(409, f"tenant {name!r} exists")
@@ -217,7 +219,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return {"tenant": name, "credentials": backend().credentials_of(state)}
 
     @router.delete("/tenants/{name}", status_code=204)
-    def delete_tenant(name: str) -> Response:
+    async def delete_tenant(name: str) -> Response:
         if not backend().drop_tenant(name):
             raise HTTPException(404, f"no tenant {name!r} (the default tenant cannot be deleted)")
         kernel.journal.clear(name)
@@ -225,7 +227,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return Response(status_code=204)
 
     @router.get("/info")
-    def info(request: Request) -> dict[str, Any]:
+    async def info(request: Request) -> dict[str, Any]:
         """The demo credentials of a tenant (what the stack info file shows)."""
         return backend().credentials_of(backend().state(tenant_of(request)))
 

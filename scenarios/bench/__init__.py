@@ -103,7 +103,7 @@ def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
     ctx = BenchContext(quick=quick)
     table = Table(title="careflow bench" + (" (quick)" if quick else ""))
     for column in ("benchmark", "measure", "value", "baseline", "ratio", "note"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     failures = 0
     for name, fn in sorted(discover().items()):
         if only and not any(o in name for o in only):
