@@ -100,6 +100,65 @@ def demo(seed: SeedOpt = 0) -> None:
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command("run")
+def run_scenarios(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=True)],
+    url: Annotated[
+        str | None,
+        typer.Option(help="Engine URL of a running stack (careflow up); in-process by default."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option(help="Only the summary, and timelines of failures.")
+    ] = False,
+    seed: SeedOpt = 0,
+) -> None:
+    """Run scenario files and print each timeline; exit 1 if an expectation fails."""
+    from .format import ScenarioError, load_scenario
+
+    try:
+        scenarios = [load_scenario(f) for f in files]
+    except ScenarioError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    results = execute(scenarios, url=url, seed=seed, quiet=quiet)
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+def execute(scenarios: list[Any], *, url: str | None, seed: int, quiet: bool) -> list[Any]:
+    from .driver import StackDriver
+    from .report import print_result, summary_table
+    from .runner import ScenarioRunner
+    from .stack import InProcessStack
+
+    results = []
+    for scenario in scenarios:
+        if url:
+            driver = StackDriver.remote(url)
+            driver.reset_all()
+            results.append(ScenarioRunner(driver).run(scenario))
+        else:
+            with InProcessStack(seed=scenario.seed or seed) as stack:
+                results.append(ScenarioRunner(StackDriver.in_process(stack)).run(scenario))
+        print_result(console, results[-1], timeline=not quiet)
+    console.print(summary_table(results))
+    return results
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the built-in scenarios (shipped in the package)."""
+    from .format import builtin_scenarios, load_scenario
+
+    table = Table(title="built-in scenarios")
+    table.add_column("file")
+    table.add_column("name")
+    table.add_column("description")
+    for path in builtin_scenarios():
+        scenario = load_scenario(path)
+        table.add_row(path.name, scenario.name, scenario.description.strip().split("\n")[0])
+    console.print(table)
+
+
 @app.command()
 def bench(
     only: Annotated[

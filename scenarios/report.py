@@ -1,0 +1,54 @@
+"""Print scenario results: timeline, expected vs actual, and a summary table."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.pretty import Pretty
+from rich.table import Table
+
+from .runner import ScenarioResult
+from .timeline import render
+
+
+def failure_text(result: ScenarioResult) -> str:
+    """Plain-text failure message (pytest and CI logs)."""
+    lines = [f"scenario {result.scenario.name!r} failed ({result.scenario.path}):"]
+    for failure in result.failures:
+        lines.append(f"- {failure.where}: {failure.message}")
+        if failure.expected is not None:
+            lines.append(f"    expected: {failure.expected!r}")
+            lines.append(f"    actual:   {failure.actual!r}")
+    lines.append("timeline up to the failure:")
+    for event in result.timeline:
+        lines.append("  " + " | ".join(event.row()))
+    return "\n".join(lines)
+
+
+def print_result(console: Console, result: ScenarioResult, *, timeline: bool = True) -> None:
+    mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+    console.rule(f"{mark} {result.scenario.name}")
+    if result.scenario.description:
+        console.print(result.scenario.description.strip(), style="dim")
+    if timeline or not result.passed:
+        console.print(render(result.timeline, title="timeline (virtual time)"))
+    for failure in result.failures:
+        console.print(f"[red]✗ {failure.where}: {failure.message}[/red]")
+        if failure.expected is not None:
+            grid = Table.grid(padding=(0, 2))
+            grid.add_row("[bold]expected[/bold]", Pretty(failure.expected))
+            grid.add_row("[bold]actual[/bold]", Pretty(failure.actual))
+            console.print(grid)
+
+
+def summary_table(results: list[ScenarioResult], title: str = "scenarios") -> Table:
+    table = Table(title=title)
+    for column in ("scenario", "result", "checks", "wall time"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.scenario.name,
+            "[green]passed[/green]" if r.passed else "[red]failed[/red]",
+            str(r.checks),
+            f"{r.seconds * 1000:.0f} ms",
+        )
+    return table

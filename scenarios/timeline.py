@@ -1,0 +1,112 @@
+"""One timeline across fakes and engine: requests, webhooks, runs, steps, dispatches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+
+from .driver import StackDriver
+from .stack import FAKES
+
+
+@dataclass(order=True)
+class Event:
+    time: str
+    seq: int
+    service: str
+    kind: str
+    what: str
+    status: str
+    correlation_id: str
+
+    def row(self) -> list[str]:
+        clock = self.time[11:19] if len(self.time) >= 19 else self.time
+        return [clock, self.correlation_id or "-", self.service, self.kind, self.what, self.status]
+
+
+def collect(driver: StackDriver) -> list[Event]:
+    """Everything the stack recorded, oldest first (virtual time)."""
+    events: list[Event] = []
+    seq = 0
+
+    def add(**kw: Any) -> None:
+        nonlocal seq
+        seq += 1
+        events.append(Event(seq=seq, **kw))
+
+    for service in FAKES:
+        try:
+            journal = driver.admin(service, "GET", "/journal")["items"]
+            deliveries = driver.admin(service, "GET", "/webhooks/deliveries")["items"]
+        except AssertionError:
+            continue
+        for e in journal:
+            fault = f" fault:{e['fault']['kind']}" if e.get("fault") else ""
+            add(
+                time=e["time"],
+                service=service,
+                kind="request",
+                what=f"{e['method']} {e['path']}",
+                status=f"{e['status']}{fault}",
+                correlation_id=e.get("correlation_id") or "",
+            )
+        for d in deliveries:
+            add(
+                time=d["created_at"],
+                service=service,
+                kind="webhook",
+                what=f"→ {d['url']} ({d.get('event') or 'event'})",
+                status=f"{d['status']} x{d['attempts']}",
+                correlation_id=d.get("correlation_id") or "",
+            )
+    try:
+        dispatches = driver.admin("ours", "GET", "/dispatches")["items"]
+    except (AssertionError, KeyError):
+        dispatches = []
+    for x in dispatches:
+        add(
+            time=x["time"],
+            service="ours",
+            kind="dispatch",
+            what=f"{x['event']} → {x['destination']}",
+            status="sent",
+            correlation_id=x.get("correlation_id") or "",
+        )
+    try:
+        runs = driver.runs()
+    except AssertionError:
+        runs = []
+    for r in reversed(runs):
+        add(
+            time=r.get("started_at") or "",
+            service="engine",
+            kind="run",
+            what=f"run {r['id']} of workflow {r['workflow_id']}"
+            + (f" (retry of {r['retry_of']})" if r.get("retry_of") else ""),
+            status=r["status"],
+            correlation_id=r.get("correlation_id") or "",
+        )
+        for s in r.get("steps", []):
+            add(
+                time=s.get("started_at") or r.get("started_at") or "",
+                service="engine",
+                kind="step",
+                what=f"  {s['id']}",
+                status=f"{s['status']} x{s.get('attempts', 1)}"
+                + (f" {s['error']}" if s.get("error") else ""),
+                correlation_id=r.get("correlation_id") or "",
+            )
+    return sorted(events)
+
+
+def render(events: list[Event], title: str = "timeline", follow: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("time", "correlation id", "service", "kind", "what", "status"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        if follow and event.correlation_id != follow:
+            continue
+        table.add_row(*event.row())
+    return table
