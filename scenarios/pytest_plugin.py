@@ -260,3 +260,64 @@ def ours(careflow_stack: StackHandle) -> ServiceHandle:
 @pytest.fixture
 def engine(careflow_stack: StackHandle) -> ServiceHandle:
     return careflow_stack["engine"]
+
+
+# scenario files as tests ---------------------------------------------------------------------
+
+
+def _looks_like_scenario(path: Any) -> bool:
+    if path.suffix not in (".yaml", ".yml") or "scenarios" not in path.parts[:-1]:
+        return False
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text())
+    except Exception:
+        return False
+    return (
+        isinstance(data, dict)
+        and "name" in data
+        and "trigger" not in data
+        and ("expect" in data or "steps" in data)
+    )
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Any) -> pytest.Collector | None:
+    """YAML scenario files under a ``scenarios/`` folder are collected as tests."""
+    if _looks_like_scenario(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from .format import load_scenario
+
+        scenario = load_scenario(self.path)
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        from .driver import StackDriver
+        from .report import failure_text
+        from .runner import ScenarioFailed, ScenarioRunner
+
+        with InProcessStack(seed=self.scenario.seed) as stack:
+            result = ScenarioRunner(StackDriver.in_process(stack)).run(self.scenario)
+        if not result.passed:
+            raise ScenarioFailed(failure_text(result))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        from .runner import ScenarioFailed
+
+        if isinstance(excinfo.value, ScenarioFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"scenario: {self.name}"
