@@ -96,7 +96,7 @@ class ScenarioRunner:
             d.create_authentication(auth.name, auth.app, self._credentials(auth, ctx))
         for wf in scenario.workflows:
             definition = wf.definition or self._load_file(scenario, wf.file or "")
-            created = d.create_workflow(render(definition, ctx))
+            created = d.create_workflow(definition)  # engine templates: never rendered here
             ctx["workflows"][wf.id] = created["id"]
             if wf.activate:
                 d.workflow_action(created["id"], "activate")
