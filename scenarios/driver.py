@@ -9,7 +9,6 @@ credentials, Ours Privacy token-in-body) and the engine API of DESIGN.md.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -117,8 +116,10 @@ class StackDriver:
         """Let background work finish (webhook attempts, pipelines, runs)."""
         if self._settle is not None:
             self._settle()
-        else:
-            time.sleep(0.05)  # a real stack: give its loop a moment (never in the test suite)
+            return
+        for _round in range(2):  # a real stack: fakes' deliveries, then the runs they start
+            for service in ("whatconverts", "caspio", "ours", "engine"):
+                self.call(service, "POST", "/__sandbox/settle")
 
     # WhatConverts --------------------------------------------------------------------------
     def wc_auth(self, key: str = "profile") -> tuple[str, str]:

@@ -154,6 +154,12 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         await kernel.settle()
         return clock.snapshot()
 
+    @router.post("/settle")
+    async def settle() -> dict[str, str]:
+        """Wait until background work (webhook attempts, pipelines) has finished."""
+        await kernel.settle()
+        return {"status": "settled", "service": kernel.service}
+
     @router.get("/journal")
     async def journal(
         method: str | None = None,
