@@ -81,23 +81,53 @@ def up(
 
 
 @app.command()
-def demo(seed: SeedOpt = 0) -> None:
-    """Start the whole stack in-process and show that every service answers."""
-    from .stack import InProcessStack
+def demo(
+    port: PortOpt = 8400,
+    keep: Annotated[bool, typer.Option(help="Leave the stack up afterwards, until Ctrl-C.")] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only scenarios whose file has this.")
+    ] = None,
+    seed: SeedOpt = 0,
+    quiet: Annotated[bool, typer.Option(help="Only the summary, and timelines of failures.")] = False,
+) -> None:
+    """Start the stack on real ports, run every built-in scenario on synthetic data, summarise."""
+    from .driver import StackDriver
+    from .format import builtin_scenarios, load_scenario
+    from .report import print_result, summary_table
+    from .runner import ScenarioRunner
+    from .server import StackServer, bind_sockets, urls_of
+    from .stack import Stack
 
-    with InProcessStack(seed=seed) as stack:
-        info = stack.info()
-        console.print(stack_table(info, "careflow sandbox (in-process)"))
-        failed = 0
-        for name, url in stack.urls.items():
-            with stack.client() as client:
-                status = client.get(f"{url}/__sandbox/health").status_code
-            ok = status == 200
-            failed += not ok
-            console.print(
-                f"{'[green]ok[/green]' if ok else '[red]FAIL[/red]'} {name} health {status}"
-            )
-    raise typer.Exit(1 if failed else 0)
+    try:
+        sockets = bind_sockets("127.0.0.1", port)
+    except OSError:
+        console.print(f"[yellow]ports {port}..{port + 3} are busy; using free ports[/yellow]")
+        sockets = bind_sockets("127.0.0.1", 0)
+    stack = Stack(urls=urls_of("127.0.0.1", sockets), seed=seed)
+    server = StackServer(stack, sockets)
+    server.start_in_thread()
+    console.print(stack_table(stack.info(), "careflow sandbox (demo)"))
+    paths = [p for p in builtin_scenarios() if not only or any(o in p.name for o in only)]
+    results = []
+    try:
+        for path in paths:
+            driver = StackDriver.remote(stack.urls["engine"])
+            driver.reset_all()
+            results.append(ScenarioRunner(driver).run(load_scenario(path)))
+            print_result(console, results[-1], timeline=not quiet)
+        console.print(summary_table(results, "demo summary"))
+        if keep:
+            console.print("[green]the stack stays up[/green] — Ctrl-C to stop")
+            import signal
+            import threading
+
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            stop.wait()
+    finally:
+        server.stop_thread()
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
 @app.command("run")

@@ -57,7 +57,7 @@ class StackDriver:
 
     def reset_all(self) -> None:
         """Seeded state on every fake (a running stack is shared by the scenarios it runs)."""
-        for service in ("whatconverts", "caspio", "ours"):
+        for service in ("engine", "whatconverts", "caspio", "ours"):
             self.admin(service, "POST", "/reset")
         self._caspio_token = None
 
