@@ -25,6 +25,8 @@ PortOpt = Annotated[
     typer.Option(help="Engine port; WhatConverts +1, Caspio +2, Ours +3. 0 picks free ports."),
 ]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the synthetic data (same seed, same data).")]
+QuietOpt = Annotated[bool, typer.Option(help="Only the summary, and timelines of failures.")]
+KeepOpt = Annotated[bool, typer.Option(help="Leave the stack up afterwards, until Ctrl-C.")]
 
 
 def stack_table(info: dict[str, Any], title: str = "careflow sandbox") -> Table:
@@ -83,12 +85,12 @@ def up(
 @app.command()
 def demo(
     port: PortOpt = 8400,
-    keep: Annotated[bool, typer.Option(help="Leave the stack up afterwards, until Ctrl-C.")] = False,
+    keep: KeepOpt = False,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only scenarios whose file has this.")
     ] = None,
     seed: SeedOpt = 0,
-    quiet: Annotated[bool, typer.Option(help="Only the summary, and timelines of failures.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Start the stack on real ports, run every built-in scenario on synthetic data, summarise."""
     from .driver import StackDriver
