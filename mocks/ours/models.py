@@ -1,38 +1,654 @@
-"""Ours Privacy state and rules (placeholder: the demo source's live and test keys only)."""
+"""Ours Privacy state and ingest rules: sources and keys, visitors, events (Recent Events).
+
+Each rule is written once, citing /work/shared/vendors/ours-privacy.md (``§n``) with its status:
+``[C]`` confirmed, ``[I]``/``[?]`` a choice the fake makes (documented in contracts/ours.yaml).
+The HTTP layer (responses.py) only translates; the pipeline (pipeline.py) runs after a request
+has been answered, as the real one does.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from mocks.kernel import Backend, Synthetic
+from mocks.kernel import Backend, Synthetic, format_instant
+from mocks.kernel.synthetic import SANDBOX_MARK
+
+from .destinations import Destination
+from .errors import InvalidEvent
+
+# --- field rules ---------------------------------------------------------------------------
+TOKEN_MAX = 250  # [C] §3 token 1–250
+EVENT_MAX = 1000  # [C] §3 event 1–1000
+ID_MAX = 400  # [C] §3 userId / externalId / distinctId 1–400
+EMAIL_MAX = 1000  # [C] §3 email 1–1000
+BACKFILL_WINDOW = timedelta(days=7)  # [C] §3 time: in the past, within the last 7 days
+MAX_PROPERTY_KEYS = 200  # [C] sdk-py TrackEventParams.event_properties: ≤ 200 nonempty keys
+MAX_PROPERTY_DEPTH = 5  # [C] same: at most five object levels (arrays do not count)
+MAX_ARRAY_ITEMS = 250  # [C] same: arrays are truncated to 250 entries
+OBJECT_FIELDS = ("userProperties", "defaultProperties", "identityContext")
+IDENTIFY = "$identify"  # [C] §4: /identify fires a $identify event
+SOURCE_TYPES = ("HTTPApiSource", "Webhook")  # [C] §1 ingest source type enum (subset)
 
 
-class OursBackend(Backend[dict[str, Any]]):
-    service = "ours"
+def derive_test_token(token: str) -> str:
+    """[C] §7 the test-mode token is "derived from token"; [?] how: the fake hashes it, so a
+    rotation of the live key rotates the test key too."""
+    digest = hashlib.sha256(f"ours-test-mode:{token}".encode()).hexdigest()
+    return f"{SANDBOX_MARK}_test_{digest[:55]}"
 
-    def new_state(self, tenant: str, synthetic: Synthetic) -> dict[str, Any]:
+
+@dataclass
+class Source:
+    id: str
+    name: str
+    token: str
+    type: str = "HTTPApiSource"
+    status: str = "Active"  # Active | Disabled
+    is_published: bool = True  # [C] §8 "a source that is not published will not accept events"
+    rotations: int = 0
+    created_at: str = ""
+    last_triggered_at: str | None = None
+    # Webhook sources: where Ours fields come from in the posted body (dotted paths). [C] §11
+    field_map: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def test_token(self) -> str:
+        return derive_test_token(self.token)
+
+    @property
+    def accepts_events(self) -> bool:
+        return self.status == "Active" and self.is_published
+
+    def tokens(self, base_url: str = "") -> dict[str, Any]:
+        """[C] §7 ``GET /rest/v1/sources/{id}/tokens``: token + testToken (+ webhook URLs)."""
+        out: dict[str, Any] = {"token": self.token, "testToken": self.test_token}
+        if self.type == "Webhook":
+            out["ingestUrl"] = f"{base_url}/api/v1/webhooks/{self.token}"
+            out["testIngestUrl"] = f"{base_url}/api/v1/webhooks/{self.test_token}"
+            out["sampleCurl"] = (
+                f"curl -X POST '{out['ingestUrl']}' -H 'Content-Type: application/json' "
+                '-d \'{"event": "lead_created", "email": "jane.doe@example.com"}\''
+            )
+        else:
+            out["sampleCurl"] = (
+                f"curl -X POST '{base_url}/api/v1/track' -H 'Content-Type: application/json' "
+                f'-d \'{{"token": "{self.token}", "event": "lead_created", '
+                '"email": "jane.doe@example.com"}\''
+            )
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
         return {
-            "token": synthetic.token("source-key", length=64),
-            "test_token": synthetic.token("source-key", "test", length=64),
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "isPublished": self.is_published,
+            "rotations": self.rotations,
+            "createdAt": self.created_at,
+            "lastTriggeredAt": self.last_triggered_at,
+            "fieldMap": dict(self.field_map),
         }
 
-    def dump_state(self, state: dict[str, Any]) -> dict[str, Any]:
-        return dict(state)
 
-    def load_state(self, tenant: str, data: dict[str, Any]) -> dict[str, Any]:
-        return dict(data)
+@dataclass
+class Visitor:
+    id: str
+    mode: str
+    created_at: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    custom_properties: dict[str, Any] = field(default_factory=dict)
 
-    def seed_state(
-        self, tenant: str, state: dict[str, Any], body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return {}
+    def view(self) -> dict[str, Any]:
+        """What templates and governance see as ``visitor``. [C] §9 variables visitor.*"""
+        return {
+            **self.properties,
+            "id": self.id,
+            "custom_properties": dict(self.custom_properties),
+        }
 
-    def credentials_of(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {"token": state["token"], "test_token": state["test_token"]}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "mode": self.mode,
+            "created_at": self.created_at,
+            "properties": dict(self.properties),
+            "custom_properties": dict(self.custom_properties),
+        }
 
-    def credential_keys(self, state: dict[str, Any]) -> list[str]:
-        return [state["token"], state["test_token"]]
+
+@dataclass
+class AllowedEvent:
+    """[C] §9 an allow-listed event: matched case-insensitively, with its destinationIds."""
+
+    name: str
+    destination_ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "destinationIds": list(self.destination_ids)}
+
+
+@dataclass
+class GovernanceCategory:
+    """[C] §9 data governance: when ``logic`` is true, dispatch to ``destination_ids`` stops."""
+
+    name: str
+    logic: dict[str, Any]
+    destination_ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "logic": self.logic, "destinationIds": self.destination_ids}
+
+
+@dataclass
+class TrackInput:
+    """One validated /track-shaped event (or /identify call, ``event`` = ``$identify``)."""
+
+    event: str
+    user_id: str | None = None
+    external_id: str | None = None
+    email: str | None = None
+    time_ms: float | None = None
+    distinct_id: str | None = None
+    event_properties: dict[str, Any] = field(default_factory=dict)
+    user_properties: dict[str, Any] | None = None
+    default_properties: dict[str, Any] = field(default_factory=dict)
+    identity_context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OursState:
+    sources: dict[str, Source] = field(default_factory=dict)
+    visitors: dict[str, dict[str, Visitor]] = field(
+        default_factory=lambda: {"live": {}, "test": {}}
+    )
+    events: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)  # (source, mode, distinctId)
+    allowed_events: list[AllowedEvent] = field(default_factory=list)
+    governance: list[GovernanceCategory] = field(default_factory=list)
+    destinations: dict[str, Destination] = field(default_factory=dict)
+    dispatches: list[dict[str, Any]] = field(default_factory=list)
+    counter: int = 0
+    demo_source: str = "src_demo"
+    # lookups, rebuilt on load: token → (source id, mode); (mode, kind, value) → visitor id
+    by_token: dict[str, tuple[str, str]] = field(default_factory=dict)
+    index: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    events_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def next_id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}_{self.counter:06d}"
+
+
+# --- validation (pure) -----------------------------------------------------------------------
+def _text(body: dict[str, Any], key: str, maximum: int, *, coerce: bool = False) -> str | None:
+    """A trimmed string field; null/absent → None. [C] sdk-py: "Leading and trailing whitespace
+    is removed before validation"; "Non-string input is converted to text" for ids."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if coerce and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{key} must be a string")
+    value = value.strip()
+    if not 1 <= len(value) <= maximum:
+        raise InvalidEvent(f"{key} must be 1–{maximum} characters")
+    return value
+
+
+def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"{key} must be an object or null")
+    return value
+
+
+def _check_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """[C] sdk-py eventProperties: ≤ 200 nonempty keys, ≤ 5 object levels; empty keys removed
+    recursively; arrays truncated to 250 entries."""
+
+    def clean(value: Any, depth: int) -> Any:
+        if isinstance(value, dict):
+            if depth > MAX_PROPERTY_DEPTH:
+                raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
+            return {k: clean(v, depth + 1) for k, v in value.items() if k.strip()}
+        if isinstance(value, list):
+            return [clean(v, depth) for v in value[:MAX_ARRAY_ITEMS]]
+        return value
+
+    cleaned = clean(props, 1)
+    if len(cleaned) > MAX_PROPERTY_KEYS:
+        raise InvalidEvent(f"eventProperties has more than {MAX_PROPERTY_KEYS} keys")
+    return cleaned
+
+
+def parse_event(body: Any, now_ms: float, *, in_batch: bool = False) -> TrackInput:
+    """Validate one /track body or /batch row. Unknown keys are accepted and ignored ([I] §3)."""
+    if not isinstance(body, dict):
+        raise InvalidEvent("each event must be a JSON object")
+    event = _text(body, "event", EVENT_MAX)
+    if event is None:
+        raise InvalidEvent("event is required")  # [C] §3
+    distinct_id = _text(body, "distinctId", ID_MAX, coerce=True)
+    if in_batch and distinct_id is None:
+        raise InvalidEvent("distinctId is required on every batch row")  # [C] §5
+    time_ms = body.get("time")
+    if time_ms is not None:
+        if isinstance(time_ms, bool) or not isinstance(time_ms, int | float):
+            raise InvalidEvent("time must be a number of milliseconds since the UTC epoch")
+        # [C] §3 "must be in the past and within the last 7 days"
+        if time_ms > now_ms or time_ms < now_ms - BACKFILL_WINDOW.total_seconds() * 1000:
+            raise InvalidEvent("time must be in the past and within the last 7 days")
+    props = _object(body, "eventProperties")
+    if props is None and "eventProperties" not in body:
+        # [C] §3 doc inconsistency: the quickstart sends "properties"; accept it as an alias.
+        props = _object(body, "properties")
+    parsed = _identity(body, event)
+    parsed.time_ms = float(time_ms) if time_ms is not None else None
+    parsed.distinct_id = distinct_id
+    parsed.event_properties = _check_properties(props or {})
+    return parsed
+
+
+def parse_identify(body: Any) -> TrackInput:
+    """[C] §4 /identify: userProperties required; same identifiers as /track."""
+    if not isinstance(body, dict):
+        raise InvalidEvent("body must be a JSON object")
+    if not isinstance(body.get("userProperties"), dict):
+        raise InvalidEvent("userProperties is required and must be an object")
+    return _identity(body, IDENTIFY)
+
+
+def _identity(body: dict[str, Any], event: str) -> TrackInput:
+    user_id = _text(body, "userId", ID_MAX)
+    external_id = _text(body, "externalId", ID_MAX, coerce=True)
+    email = _text(body, "email", EMAIL_MAX)
+    objects = {key: _object(body, key) for key in OBJECT_FIELDS}
+    user_props = objects["userProperties"]
+    # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
+    # userProperties.email / external_id count too: they are used for lookup ([C] §3).
+    fallback = user_props or {}
+    if not (
+        user_id or external_id or email or fallback.get("email") or fallback.get("external_id")
+    ):
+        raise InvalidEvent("include at least one of userId, externalId or email")
+    return TrackInput(
+        event=event,
+        user_id=user_id,
+        external_id=external_id,
+        email=email,
+        user_properties=user_props,
+        default_properties=objects["defaultProperties"] or {},
+        identity_context=objects["identityContext"] or {},
+    )
+
+
+# --- visitor properties ------------------------------------------------------------------------
+LOOKUP_KEYS = ("external_id", "email", "phone_number")  # [C] §3 externalId → email → phone
+
+
+def apply_user_properties(visitor: Visitor, props: dict[str, Any]) -> None:
+    """[C] §3 null/empty semantics: a value sets, null clears, "" and omitted keep;
+    ``custom_properties`` merge (null and "" entries ignored, other keys kept)."""
+    for key, value in props.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if key == "custom_properties":
+            # [?] custom_properties: null is ignored (merge semantics never remove keys).
+            if isinstance(value, dict):
+                for ckey, cvalue in value.items():
+                    if cvalue is None or cvalue == "":
+                        continue
+                    visitor.custom_properties[ckey] = cvalue
+            continue
+        if value is None:
+            visitor.properties.pop(key, None)
+        elif value == "":
+            continue
+        else:
+            visitor.properties[key] = value
+
+
+def _norm(kind: str, value: Any) -> str:
+    text = str(value).strip()
+    if kind == "email":
+        return text.lower()
+    if kind == "phone_number":
+        return "".join(ch for ch in text if ch.isdigit())
+    return text
+
+
+class OursBackend(Backend[OursState]):
+    service = "ours"
+    # PHI the Ingest API carries beyond the kernel's defaults (masked in the journal).
+    phi_fields = frozenset({"externalId", "external_id", "userId", "zip", "ip", "em", "ph"})
+
+    def __init__(self, kernel: Any) -> None:
+        super().__init__(kernel)
+        self.base_url = ""  # set by the server runner when known; only used in sample URLs
+
+    # --- Backend hooks ------------------------------------------------------------------------
+    def new_state(self, tenant: str, synthetic: Synthetic) -> OursState:
+        from .seed import seed_demo
+
+        state = OursState()
+        seed_demo(state, synthetic, format_instant(self.kernel.clock.now()))
+        self._reindex(state)
+        return state
+
+    def dump_state(self, state: OursState) -> dict[str, Any]:
+        with state.lock:
+            return {
+                "sources": [asdict(s) for s in state.sources.values()],
+                "visitors": [v.as_dict() for m in state.visitors.values() for v in m.values()],
+                "events": [dict(e) for e in state.events],
+                "seen": sorted(list(k) for k in state.seen),
+                "allowed_events": [a.as_dict() for a in state.allowed_events],
+                "data_governance": [g.as_dict() for g in state.governance],
+                "destinations": [d.as_dict() for d in state.destinations.values()],
+                "dispatches": [dict(d) for d in state.dispatches],
+                "counter": state.counter,
+                "demo_source": state.demo_source,
+            }
+
+    def load_state(self, tenant: str, data: dict[str, Any]) -> OursState:
+        state = OursState(counter=int(data.get("counter", 0)))
+        state.demo_source = data.get("demo_source", state.demo_source)
+        for raw in data.get("sources", []):
+            source = Source(**raw)
+            state.sources[source.id] = source
+        for raw in data.get("visitors", []):
+            visitor = Visitor(**raw)
+            state.visitors.setdefault(visitor.mode, {})[visitor.id] = visitor
+        state.events = [dict(e) for e in data.get("events", [])]
+        state.seen = {tuple(k) for k in data.get("seen", [])}  # type: ignore[misc]
+        self._configure(state, data)
+        state.dispatches = [dict(d) for d in data.get("dispatches", [])]
+        self._reindex(state)
+        return state
+
+    def seed_state(self, tenant: str, state: OursState, body: dict[str, Any]) -> dict[str, Any]:
+        """Seed body: ``sources``, ``allowed_events``, ``destinations``, ``data_governance``,
+        ``visitors`` (objects with properties) or ``{"synthetic": {"visitors": n}}``."""
+        with state.lock:
+            added = self._configure(state, body, merge=True)
+            synthetic = self.synthetic_for(tenant).for_(f"seed-{state.counter}")
+            now = format_instant(self.kernel.clock.now())
+            for source in body.get("sources", []):
+                created = self.create_source(tenant, state, source)
+                added.setdefault("sources", []).append(created.id)
+            people = list(body.get("visitors", []))
+            people += [
+                {
+                    "email": p["email"],
+                    "first_name": p["first_name"],
+                    "last_name": p["last_name"],
+                    "phone_number": p["phone"],
+                    "city": p["city"],
+                    "state": p["state"],
+                }
+                for p in (
+                    synthetic.person()
+                    for _ in range(int(body.get("synthetic", {}).get("visitors", 0)))
+                )
+            ]
+            for props in people:
+                visitor = self._new_visitor(state, "live", now)
+                apply_user_properties(visitor, props)
+                self._index_visitor(state, visitor)
+            if people:
+                added["visitors"] = len(people)
+            return added
+
+    def credentials_of(self, state: OursState) -> dict[str, Any]:
+        source = state.sources[state.demo_source]
+        return {"token": source.token, "test_token": source.test_token}
+
+    def credential_keys(self, state: OursState) -> list[str]:
+        return list(state.by_token)
 
     def error_body(self, status: int, message: str) -> tuple[Any, dict[str, str]]:
         # Ingest API errors: {"success": false} (vendor facts §6); we add a readable "error".
         return {"success": False, "error": message}, {}
+
+    # --- configuration --------------------------------------------------------------------------
+    def _configure(
+        self, state: OursState, data: dict[str, Any], *, merge: bool = False
+    ) -> dict[str, Any]:
+        added: dict[str, Any] = {}
+        for raw in data.get("destinations", []):
+            destination = Destination.parse(raw)
+            state.destinations[destination.id] = destination
+            added.setdefault("destinations", []).append(destination.id)
+        if "allowed_events" in data:
+            entries = [
+                AllowedEvent(str(a["name"]), list(a.get("destinationIds", [])))
+                for a in data["allowed_events"]
+            ]
+            for entry in entries:
+                # [C] §9 system events start with "$"; only $identify may be allow-listed.
+                if entry.name.startswith("$") and entry.name != IDENTIFY:
+                    raise ValueError(f"only {IDENTIFY} may be allow-listed, not {entry.name!r}")
+                missing = [d for d in entry.destination_ids if d not in state.destinations]
+                if missing:
+                    raise ValueError(f"allowed event {entry.name!r}: no destinations {missing}")
+            if merge:
+                names = {e.name.casefold() for e in entries}
+                state.allowed_events = [
+                    a for a in state.allowed_events if a.name.casefold() not in names
+                ] + entries
+            else:
+                state.allowed_events = entries
+            added["allowed_events"] = [e.name for e in entries]
+        if "data_governance" in data:
+            state.governance = [
+                GovernanceCategory(str(g["name"]), dict(g["logic"]), list(g["destinationIds"]))
+                for g in data["data_governance"] or []
+            ]
+            added["data_governance"] = len(state.governance)
+        return added
+
+    def allowed(self, state: OursState, name: str) -> AllowedEvent | None:
+        """[C] §9 event names are matched case-insensitively."""
+        folded = name.casefold()
+        return next((a for a in state.allowed_events if a.name.casefold() == folded), None)
+
+    # --- sources and keys -------------------------------------------------------------------------
+    def _new_token(self, tenant: str, state: OursState, *parts: object) -> str:
+        return self.synthetic_for(tenant).token("source-key", *parts, length=64)
+
+    def create_source(self, tenant: str, state: OursState, data: dict[str, Any]) -> Source:
+        kind = str(data.get("type", "HTTPApiSource"))
+        if kind not in SOURCE_TYPES:
+            raise ValueError(f"source type must be one of {SOURCE_TYPES}")
+        with state.lock:
+            source_id = str(data.get("id") or state.next_id("src"))
+            if source_id in state.sources:
+                raise ValueError(f"source {source_id!r} exists")
+            token = str(data.get("token") or self._new_token(tenant, state, source_id))
+            self.check_credentials([token])
+            source = Source(
+                id=source_id,
+                name=str(data.get("name") or f"{kind} source"),
+                token=token,
+                type=kind,
+                status=str(data.get("status", "Active")),
+                is_published=bool(data.get("isPublished", True)),
+                created_at=format_instant(self.kernel.clock.now()),
+                field_map=dict(data.get("fieldMap") or {}),
+            )
+            state.sources[source.id] = source
+            self._bind_source(tenant, state, source)
+            return source
+
+    def update_source(self, state: OursState, source: Source, data: dict[str, Any]) -> Source:
+        with state.lock:
+            if "status" in data:
+                if data["status"] not in ("Active", "Disabled"):
+                    raise ValueError("status must be Active or Disabled")
+                source.status = data["status"]
+            if "isPublished" in data:
+                source.is_published = bool(data["isPublished"])
+            if "name" in data:
+                source.name = str(data["name"])
+            if "fieldMap" in data:
+                source.field_map = dict(data["fieldMap"] or {})
+            return source
+
+    def rotate_source(self, tenant: str, state: OursState, source: Source) -> Source:
+        """[I] §8 rotation = regenerate: the old live and test keys stop at once (no grace)."""
+        with state.lock:
+            for old in (source.token, source.test_token):
+                state.by_token.pop(old, None)
+                self.unbind_credential(old)
+            source.rotations += 1
+            source.token = self._new_token(tenant, state, source.id, "rotation", source.rotations)
+            self._bind_source(tenant, state, source)
+            return source
+
+    def _bind_source(self, tenant: str, state: OursState, source: Source) -> None:
+        for token, mode in ((source.token, "live"), (source.test_token, "test")):
+            state.by_token[token] = (source.id, mode)
+            self.bind_credential(token, tenant)
+
+    def resolve_token(self, state: OursState, token: str) -> tuple[Source, str] | None:
+        found = state.by_token.get(token)
+        if found is None:
+            return None
+        return state.sources[found[0]], found[1]
+
+    # --- visitors -------------------------------------------------------------------------------
+    def _new_visitor(
+        self, state: OursState, mode: str, now: str, vid: str | None = None
+    ) -> Visitor:
+        if vid is None:
+            state.counter += 1
+            vid = hashlib.sha256(f"visitor:{mode}:{state.counter}".encode()).hexdigest()[:24]
+        visitor = Visitor(id=vid, mode=mode, created_at=now)
+        state.visitors[mode][vid] = visitor
+        return visitor
+
+    def _index_visitor(
+        self, state: OursState, visitor: Visitor, before: dict[str, Any] | None = None
+    ) -> None:
+        """Keep the lookup index in step with the visitor's identifying properties."""
+        for kind in LOOKUP_KEYS:
+            old = (before or {}).get(kind)
+            new = visitor.properties.get(kind)
+            if old not in (None, "") and old != new:
+                key = (visitor.mode, kind, _norm(kind, old))
+                if state.index.get(key) == visitor.id:
+                    del state.index[key]
+            if new not in (None, ""):
+                state.index.setdefault((visitor.mode, kind, _norm(kind, new)), visitor.id)
+
+    def resolve_visitor(self, state: OursState, mode: str, row: TrackInput, now: str) -> Visitor:
+        """[C] §3 identity: userId is used directly (no lookup); otherwise externalId, then email,
+        then userProperties.phone_number are looked up; a new visitor is created when none match.
+        Test-mode traffic resolves among test visitors only ([?] so a test key never changes what
+        live destinations receive)."""
+        store = state.visitors[mode]
+        props = row.user_properties or {}
+        candidates = {
+            "external_id": row.external_id or props.get("external_id"),
+            "email": row.email or props.get("email"),
+            "phone_number": props.get("phone_number"),
+        }
+        visitor: Visitor | None = None
+        if row.user_id:
+            visitor = store.get(row.user_id) or self._new_visitor(state, mode, now, row.user_id)
+        else:
+            for kind in LOOKUP_KEYS:
+                value = candidates[kind]
+                if isinstance(value, str) and value.strip():
+                    vid = state.index.get((mode, kind, _norm(kind, value)))
+                    if vid is not None:
+                        visitor = store[vid]
+                        break
+            if visitor is None:
+                visitor = self._new_visitor(state, mode, now)
+        before = {kind: visitor.properties.get(kind) for kind in LOOKUP_KEYS}
+        # link the identifiers the call carried ([C] §10: external_id / email identify a visitor)
+        for kind in ("external_id", "email"):
+            value = candidates[kind]
+            if isinstance(value, str) and value.strip() and kind not in visitor.properties:
+                visitor.properties[kind] = value.strip()
+        if row.user_properties:
+            apply_user_properties(visitor, row.user_properties)
+        self._index_visitor(state, visitor, before)
+        return visitor
+
+    # --- events ---------------------------------------------------------------------------------
+    def ingest(
+        self, state: OursState, source: Source, mode: str, row: TrackInput
+    ) -> dict[str, Any] | None:
+        """Record an accepted event (status ``accepted``) or return None for a repeat.
+
+        [C] §3 distinctId is the idempotency key: a repeat is answered like the first call but
+        stored once. [I] scope: per source and mode (a source keeps its events across rotation).
+        """
+        with state.lock:
+            now = self.kernel.clock.now()
+            stamp = format_instant(now)
+            distinct_id = row.distinct_id or state.next_id("ours_evt")  # [C] generated if omitted
+            key = (source.id, mode, distinct_id)
+            if key in state.seen:
+                return None
+            state.seen.add(key)
+            source.last_triggered_at = stamp
+            visitor = self.resolve_visitor(state, mode, row, stamp)
+            event = {
+                "id": state.next_id("evt"),
+                "event": row.event,
+                "mode": mode,
+                "source": source.id,
+                "distinct_id": distinct_id,
+                "visitor_id": visitor.id,
+                "identifiers": {
+                    "userId": row.user_id,
+                    "externalId": row.external_id,
+                    "email": row.email,
+                },
+                "properties": row.event_properties,
+                "received_at": stamp,
+                "status": "accepted",
+                "tags": ["test"] if mode == "test" else [],
+                "time": format_instant(_from_ms(row.time_ms)) if row.time_ms else stamp,
+                "user_properties": row.user_properties,
+                "default_properties": row.default_properties,
+                "identity_context": row.identity_context,
+                "destinations": [],
+            }
+            state.events.append(event)
+            state.events_by_id[event["id"]] = event
+            return event
+
+    def _reindex(self, state: OursState) -> None:
+        state.by_token.clear()
+        for source in state.sources.values():
+            state.by_token[source.token] = (source.id, "live")
+            state.by_token[source.test_token] = (source.id, "test")
+        state.index.clear()
+        for store in state.visitors.values():
+            for visitor in store.values():
+                self._index_visitor(state, visitor)
+        state.events_by_id = {e["id"]: e for e in state.events}
+
+
+def _from_ms(ms: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
