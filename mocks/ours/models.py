@@ -22,10 +22,10 @@ from .destinations import Destination
 from .errors import InvalidEvent
 
 # --- field rules ---------------------------------------------------------------------------
-TOKEN_MAX = 250  # [C] §3 token 1–250
-EVENT_MAX = 1000  # [C] §3 event 1–1000
-ID_MAX = 400  # [C] §3 userId / externalId / distinctId 1–400
-EMAIL_MAX = 1000  # [C] §3 email 1–1000
+TOKEN_MAX = 250  # [C] §3 token 1-250
+EVENT_MAX = 1000  # [C] §3 event 1-1000
+ID_MAX = 400  # [C] §3 userId / externalId / distinctId 1-400
+EMAIL_MAX = 1000  # [C] §3 email 1-1000
 BACKFILL_WINDOW = timedelta(days=7)  # [C] §3 time: in the past, within the last 7 days
 MAX_PROPERTY_KEYS = 200  # [C] sdk-py TrackEventParams.event_properties: ≤ 200 nonempty keys
 MAX_PROPERTY_DEPTH = 5  # [C] same: at most five object levels (arrays do not count)
@@ -199,7 +199,7 @@ def _text(body: dict[str, Any], key: str, maximum: int, *, coerce: bool = False)
         raise InvalidEvent(f"{key} must be a string")
     value = value.strip()
     if not 1 <= len(value) <= maximum:
-        raise InvalidEvent(f"{key} must be 1–{maximum} characters")
+        raise InvalidEvent(f"{key} must be 1-{maximum} characters")
     return value
 
 
@@ -322,8 +322,9 @@ def _norm(kind: str, value: Any) -> str:
     text = str(value).strip()
     if kind == "email":
         return text.lower()
-    if kind == "phone_number":
-        return "".join(ch for ch in text if ch.isdigit())
+    if kind == "phone_number":  # [I] digits only; a leading US country code 1 is dropped
+        digits = "".join(ch for ch in text if ch.isdigit())
+        return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
     return text
 
 

@@ -60,7 +60,7 @@ class Ingest:
         if token is None or (isinstance(token, str) and not token.strip()):
             raise Unauthorized('missing API key: send your source key as "token"')
         if not isinstance(token, str) or len(token.strip()) > TOKEN_MAX:
-            raise BadRequest(f"token must be a string of 1–{TOKEN_MAX} characters")
+            raise BadRequest(f"token must be a string of 1-{TOKEN_MAX} characters")
         token = token.strip()
         tenant = self.backend.tenant_for(token)
         if tenant is None:
@@ -375,7 +375,7 @@ def build_admin_router(backend: OursBackend, pipeline: Pipeline) -> APIRouter:
         return _configure(request, {"data_governance": body.get("items", [])}, governance)
 
     def _configure(request: Request, data: dict[str, Any], then: Any) -> dict[str, Any]:
-        tenant, state = state_of(request)
+        _tenant, state = state_of(request)
         try:
             with state.lock:
                 backend._configure(state, data)
