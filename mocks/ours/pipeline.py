@@ -101,10 +101,24 @@ def render(template: str, context: dict[str, Any]) -> Any:
     try:
         if single and "}}" not in single.group(1):
             value = _env.compile_expression(single.group(1))(**context)
-            return None if isinstance(value, ChainableUndefined) else value
-        return _env.from_string(template).render(**context)
-    except TemplateError as exc:
+            value = None if isinstance(value, ChainableUndefined) else value
+        else:
+            value = _env.from_string(template).render(**context)
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise ValueError(f"mapping template {template!r}: {exc}") from exc
+    if not _json_safe(value):
+        raise ValueError(f"mapping template {template!r} gives a {type(value).__name__}")
+    return value
+
+
+def _json_safe(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False
 
 
 def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
@@ -352,7 +366,12 @@ class Pipeline:
                 or dest_id in blocked
             ):
                 continue
-            self._dispatch(tenant, state, destination, event, build_payload(destination, context))
+            try:
+                payload = build_payload(destination, context)
+            except ValueError as exc:  # a broken mapping stops this destination, not the event
+                event.setdefault("errors", []).append({"destination": dest_id, "error": str(exc)})
+                continue
+            self._dispatch(tenant, state, destination, event, payload)
             sent.append(dest_id)
         event["destinations"] = sent
         event["blocked_by_governance"] = sorted(blocked & set(allowed.destination_ids))

@@ -6,7 +6,12 @@ from .conftest import OursEnv
 
 
 def row(n: int, **extra: object) -> dict:
-    return {"event": "lead_created", "distinctId": f"row-{n}", "email": f"p{n}@example.com", **extra}
+    return {
+        "event": "lead_created",
+        "distinctId": f"row-{n}",
+        "email": f"p{n}@example.com",
+        **extra,
+    }
 
 
 def test_all_rows_accepted_is_200_with_one_result_per_row(env: OursEnv) -> None:

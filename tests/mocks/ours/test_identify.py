@@ -80,9 +80,7 @@ def test_resolution_order_user_id_then_external_id_then_email_then_phone(env: Ou
     # email hit (case-insensitive), externalId unknown → falls back to email
     env.track(event="lead_created", externalId="other", email="ANN@example.com")
     # phone hit
-    env.track(
-        event="lead_created", externalId="p-9", userProperties={"phone_number": "3125550101"}
-    )
+    env.track(event="lead_created", externalId="p-9", userProperties={"phone_number": "3125550101"})
     # userId is used directly, no lookup: a new visitor with that id even though email matches
     env.track(event="lead_created", userId="web-visitor-1", email="ann@example.com")
     ids = [e["visitor_id"] for e in env.events()]
