@@ -248,9 +248,10 @@ def test_templates_run_in_jinja2_sandbox() -> None:
     assert render("plain text", context) == "plain text"
     assert render("{{ visitor.missing }}", context) is None
     assert render("{{ event.__class__.__mro__ }}", context) is None  # unsafe → undefined
+    assert render("{{ event.event.format }}", context) is None  # dotted paths read data only
     for template in (
         "{{ ''.__class__.__subclasses__() }}",
-        "{{ event.event.format }}",  # a function is no JSON value
+        "{{ (event.event).format }}",  # a function is no JSON value
         "{{ range(10**9) | list }}",
     ):
         with pytest.raises(ValueError, match="mapping template"):
