@@ -477,6 +477,8 @@ class OursBackend(Backend[OursState]):
                 raise ValueError(f"source {source_id!r} exists")
             token = str(data.get("token") or self._new_token(tenant, state, source_id))
             self.check_credentials([token])
+            if self.tenant_for(token) is not None or token in state.by_token:
+                raise ValueError("that token is already issued")
             source = Source(
                 id=source_id,
                 name=str(data.get("name") or f"{kind} source"),

@@ -104,3 +104,66 @@ def test_webhook_url_refuses_unknown_and_ingest_keys(env: OursEnv) -> None:
     assert env.track(webhook, event="lead_created", email="a@example.com").status_code == 401
     missing_identity = env.client.post(f"/api/v1/webhooks/{webhook}", json={"event": "x"})
     assert missing_identity.status_code == 400
+
+
+def test_tenants_are_isolated_by_their_keys(env: OursEnv) -> None:
+    created = env.admin("POST", "/tenants", json={"name": "clinic-b"})
+    token = created["credentials"]["token"]
+    assert token != env.token
+    assert env.track(token, event="lead_created", email="b@example.com").is_success
+    assert env.events() == []
+    other = env.admin("GET", "/events", headers={"X-Sandbox-Tenant": "clinic-b"})["items"]
+    assert [e["identifiers"]["email"] for e in other] == ["b@example.com"]
+    [entry] = env.admin("GET", "/journal", params={"path": "/api/v1/track"})["items"]
+    assert entry["tenant"] == "clinic-b"
+
+
+def test_a_source_token_cannot_be_issued_twice(env: OursEnv) -> None:
+    response = env.client.post("/__sandbox/sources", json={"token": env.token})
+    assert response.status_code == 422
+    real_looking = env.client.post(
+        "/__sandbox/sources", json={"token": "f" * 8 + "a1B2c3D4e5F6g7H8i9J0kLmN"}
+    )
+    assert real_looking.status_code == 422
+
+
+def test_state_export_import_round_trip(env: OursEnv) -> None:
+    env.admin("POST", "/sources/src_demo/rotate")
+    env.refresh_credentials()
+    env.track(event="lead_created", email="a@example.com", distinctId="d-1")
+    exported = env.admin("GET", "/state")
+    env.reset()
+    env.admin("POST", "/state", json=exported)
+    env.refresh_credentials()
+    assert env.admin("GET", "/state")["state"] == exported["state"]
+    assert len(env.events()) == 1 and len(env.dispatches()) == 2
+    # the imported keys work and the imported distinctIds still dedupe
+    env.track(event="lead_created", email="a@example.com", distinctId="d-1")
+    assert len(env.events()) == 1
+
+
+def test_seed_adds_destinations_allowed_events_and_synthetic_visitors(env: OursEnv) -> None:
+    added = env.admin(
+        "POST",
+        "/seed",
+        json={
+            "destinations": [
+                {
+                    "id": "tt",
+                    "type": "TikTok",
+                    "mappings": [{"property": "event", "map": "{{ event.event }}"}],
+                }
+            ],
+            "allowed_events": [{"name": "video_watched", "destinationIds": ["tt"]}],
+            "synthetic": {"visitors": 3},
+        },
+    )["added"]
+    assert added == {"destinations": ["tt"], "allowed_events": ["video_watched"], "visitors": 3}
+    visitors = env.admin("GET", "/visitors")["items"]
+    assert all(v["properties"]["email"].endswith(("example.com", "example.org")) for v in visitors)
+    env.track(event="video_watched", email=visitors[0]["properties"]["email"])
+    env.track(event="lead_created", email="a@example.com")  # the seeded list is kept
+    assert [(d["destination"], d["payload"]) for d in env.dispatches(destination="tt")] == [
+        ("tt", {"event": "video_watched"})
+    ]
+    assert env.events()[0]["visitor_id"] == visitors[0]["id"]
