@@ -30,6 +30,7 @@ BACKFILL_WINDOW = timedelta(days=7)  # [C] §3 time: in the past, within the las
 MAX_PROPERTY_KEYS = 200  # [C] sdk-py TrackEventParams.event_properties: ≤ 200 nonempty keys
 MAX_PROPERTY_DEPTH = 5  # [C] same: at most five object levels (arrays do not count)
 MAX_ARRAY_ITEMS = 250  # [C] same: arrays are truncated to 250 entries
+MAX_NESTING = 32  # [?] objects and arrays together nest at most 32 deep (else 400)
 OBJECT_FIELDS = ("userProperties", "defaultProperties", "identityContext")
 IDENTIFY = "$identify"  # [C] §4: /identify fires a $identify event
 SOURCE_TYPES = ("HTTPApiSource", "Webhook")  # [C] §1 ingest source type enum (subset)
@@ -212,20 +213,34 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value
 
 
+def _nested_at_most(value: Any, key: str, nesting: int = 1) -> Any:
+    """[?] any object field nests at most MAX_NESTING deep (objects and arrays), else 400."""
+    if nesting > MAX_NESTING:
+        raise InvalidEvent(f"{key} nests deeper than {MAX_NESTING} levels")
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        _nested_at_most(child, key, nesting + 1)
+    return value
+
+
 def _check_properties(props: dict[str, Any]) -> dict[str, Any]:
     """[C] sdk-py eventProperties: ≤ 200 nonempty keys, ≤ 5 object levels; empty keys removed
     recursively; arrays truncated to 250 entries."""
 
-    def clean(value: Any, depth: int) -> Any:
+    def clean(value: Any, depth: int, nesting: int) -> Any:
+        if nesting > MAX_NESTING:
+            raise InvalidEvent(f"eventProperties nest deeper than {MAX_NESTING} levels")
         if isinstance(value, dict):
             if depth > MAX_PROPERTY_DEPTH:
                 raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
-            return {k: clean(v, depth + 1) for k, v in value.items() if k.strip()}
+            return {k: clean(v, depth + 1, nesting + 1) for k, v in value.items() if k.strip()}
         if isinstance(value, list):
-            return [clean(v, depth) for v in value[:MAX_ARRAY_ITEMS]]
+            return [clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
         return value
 
-    cleaned = clean(props, 1)
+    cleaned = clean(props, 1, 1)
     if len(cleaned) > MAX_PROPERTY_KEYS:
         raise InvalidEvent(f"eventProperties has more than {MAX_PROPERTY_KEYS} keys")
     return cleaned
@@ -272,7 +287,7 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
     user_id = _text(body, "userId", ID_MAX)
     external_id = _text(body, "externalId", ID_MAX, coerce=True)
     email = _text(body, "email", EMAIL_MAX)
-    objects = {key: _object(body, key) for key in OBJECT_FIELDS}
+    objects = {key: _nested_at_most(_object(body, key), key) for key in OBJECT_FIELDS}
     user_props = objects["userProperties"]
     # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
     # userProperties.email / external_id count too: they are used for lookup ([C] §3).

@@ -42,6 +42,8 @@ async def _json_body(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("request body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise BadRequest("request body is nested too deeply") from exc
 
 
 class Ingest:

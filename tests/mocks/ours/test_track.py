@@ -171,3 +171,20 @@ def test_a_fault_answers_the_vendor_error_shape(env: OursEnv) -> None:
 def test_openapi_is_served(env: OursEnv) -> None:
     spec = env.client.get("/api/v1/openapi").json()
     assert spec["openapi"].startswith("3.1") and "/track" in spec["paths"]
+
+
+@pytest.mark.parametrize("field", ["eventProperties", "userProperties", "defaultProperties"])
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_deeply_nested_bodies_are_400_not_500(env: OursEnv, field: str, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    raw = (
+        f'{{"token": "{env.token}", "event": "lead_created", "email": "a@example.com", '
+        f'"{field}": {{"x": {nested}}}}}'
+    )
+    response = env.client.post(
+        "/api/v1/track", content=raw.encode(), headers={"content-type": "application/json"}
+    )
+    assert (response.status_code, response.json()["success"]) == (400, False)
+    [entry] = env.admin("GET", "/journal")["items"]
+    assert entry["status"] == 400
+    assert env.events() == []
