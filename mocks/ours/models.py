@@ -54,6 +54,7 @@ class Source:
     rotations: int = 0
     created_at: str = ""
     last_triggered_at: str | None = None
+    last_dispatched_at: str | None = None  # [C] §11 lastTriggeredAt / lastDispatchedAt
     # Webhook sources: where Ours fields come from in the posted body (dotted paths). [C] §11
     field_map: dict[str, str] = field(default_factory=dict)
 
@@ -93,6 +94,7 @@ class Source:
             "rotations": self.rotations,
             "createdAt": self.created_at,
             "lastTriggeredAt": self.last_triggered_at,
+            "lastDispatchedAt": self.last_dispatched_at,
             "fieldMap": dict(self.field_map),
         }
 

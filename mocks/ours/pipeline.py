@@ -360,8 +360,13 @@ class Pipeline:
         with state.lock:
             for event_id in event_ids:
                 event = state.events_by_id.get(event_id)
-                if event is not None and event["status"] == "accepted":
+                if event is None or event["status"] != "accepted":
+                    continue
+                try:
                     self._process_one(tenant, state, event)
+                except Exception as exc:  # keep the pipeline alive; show what went wrong
+                    event["status"] = "error"
+                    event.setdefault("errors", []).append({"error": f"{type(exc).__name__}: {exc}"})
 
     def _process_one(self, tenant: str, state: OursState, event: dict[str, Any]) -> None:
         allowed = self.backend.allowed(state, event["event"])
@@ -423,6 +428,7 @@ class Pipeline:
         }
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)
+        state.sources[event["source"]].last_dispatched_at = record["time"]
 
 
 __all__ = ["Mapping", "Pipeline", "build_payload", "evaluate", "modify", "render"]

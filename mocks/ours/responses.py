@@ -167,6 +167,8 @@ class Ingest:
             if value is not None:
                 mapped[field] = value
         mapped.setdefault("event", source.field_map.get("defaultEvent", "webhook_received"))
+        if "userId" not in mapped and isinstance(body.get("ours_user_id"), str):
+            mapped["userId"] = body["ours_user_id"]  # [C] §10 ours_user_id stitches the visitor
         try:
             row = parse_event(mapped, self.now_ms())
         except InvalidEvent as exc:

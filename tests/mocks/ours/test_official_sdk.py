@@ -77,3 +77,16 @@ def test_async_sdk_with_base_url_argument(ours) -> None:
     asyncio.run(send())
     [event] = ours.admin("GET", "/events")["items"]
     assert (event["event"], event["identifiers"]["externalId"]) == ("patient_intake", "mrn-1")
+
+
+@pytest.mark.careflow(mode="server")
+def test_sdk_retries_a_429_with_retry_after(ours, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OURS_PRIVACY_BASE_URL", f"{ours.url}/api/v1")
+    ours.fault("/api/v1/track", method="POST", status=429, times=1, retry_after=0)
+    with ours_privacy.OursPrivacy(max_retries=1) as client:
+        result = client.track.event(
+            token=ours.credentials["token"], event="lead_created", email="a@example.com"
+        )
+    assert result.success is True
+    assert [e["status"] for e in ours.journal(path="/api/v1/track")] == [429, 200]
+    assert len(ours.admin("GET", "/events")["items"]) == 1

@@ -334,3 +334,25 @@ def test_logic_trees() -> None:
     )
     with pytest.raises(ValueError):
         evaluate({"path": "x", "operator": "Sorta"}, ctx)
+
+
+def test_an_unexpected_pipeline_failure_marks_the_event_and_keeps_going(
+    env: OursEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mocks.ours import pipeline
+
+    calls = iter([RuntimeError("boom")])
+
+    def flaky(destination, context):  # type: ignore[no-untyped-def]
+        error = next(calls, None)
+        if error:
+            raise error
+        return real(destination, context)
+
+    real = pipeline.build_payload
+    monkeypatch.setattr(pipeline, "build_payload", flaky)
+    env.track(event="lead_created", email="a@example.com")
+    env.track(event="lead_created", email="b@example.com")
+    first, second = env.events()
+    assert first["status"] == "error" and "boom" in first["errors"][0]["error"]
+    assert second["status"] == "dispatched"

@@ -167,3 +167,13 @@ def test_seed_adds_destinations_allowed_events_and_synthetic_visitors(env: OursE
         ("tt", {"event": "video_watched"})
     ]
     assert env.events()[0]["visitor_id"] == visitors[0]["id"]
+
+
+def test_webhook_ours_user_id_stitches_and_source_timestamps(env: OursEnv) -> None:
+    webhook = env.admin("GET", "/sources/src_webhook/tokens")["token"]
+    body = {"event": "form_submitted", "ours_user_id": "web-visitor-7"}
+    assert env.client.post(f"/api/v1/webhooks/{webhook}", json=body).is_success
+    [event] = env.events()
+    assert event["visitor_id"] == "web-visitor-7"
+    source = env.admin("GET", "/sources/src_webhook")
+    assert source["lastTriggeredAt"] == source["lastDispatchedAt"] == "2026-01-01T12:00:00Z"
