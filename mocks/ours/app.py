@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 
 from mocks.kernel import FakeOptions, Kernel, build_fake_app
 
+from .admin import build_admin_router
 from .errors import IngestError
 from .models import OursBackend
 from .pipeline import Pipeline
-from .responses import Ingest, build_admin_router, build_ingest_router
+from .responses import Ingest, build_ingest_router
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
@@ -22,7 +23,7 @@ def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     app = build_fake_app(
         kernel, backend, [build_ingest_router(Ingest(backend, pipeline))], title="Ours Privacy"
     )
-    app.include_router(build_admin_router(backend, pipeline))
+    app.include_router(build_admin_router(backend))
     app.state.pipeline = pipeline
 
     @app.exception_handler(IngestError)

@@ -26,7 +26,8 @@ from mocks.kernel import Kernel, format_instant, parse_instant
 from mocks.kernel.masking import PHI_KEYS, normalise
 
 from .destinations import Destination, Mapping, deliver
-from .models import IDENTIFY, OursBackend, OursState
+from .models import OursBackend, OursState
+from .validation import IDENTIFY
 
 # --- modifications ([C] §9 field modifications; the PHI-handling subset the fake implements) ---
 
