@@ -119,6 +119,12 @@ class IngestMachine(RuleBasedStateMachine):
         self.env.admin("POST", "/sources/src_demo/rotate")
         self.env.refresh_credentials()
 
+    @rule(seconds=st.sampled_from([1, 60, 3600]))
+    def later(self, seconds: int) -> None:
+        """Time passes (retries, delayed work): still nothing test-mode goes out."""
+        self.env.clock.advance(seconds)
+        self.env.settle()
+
     @precondition(lambda self: bool(self.retired))
     @rule(data=st.data())
     def retired_key_is_refused(self, data: st.DataObject) -> None:
@@ -131,6 +137,8 @@ class IngestMachine(RuleBasedStateMachine):
         events = {e["id"]: e for e in self.env.events()}
         for dispatch in self.env.dispatches():
             assert events[dispatch["event_id"]]["mode"] == "live"
+        for delivery in self.env.admin("GET", "/webhooks/deliveries")["items"]:
+            assert events[delivery["event_id"]]["mode"] == "live"
         for payload in self.env.received:
             assert payload["distinct_id"] not in self.test_ids
             assert not payload["distinct_id"].startswith(("test-", "wh-test-"))
