@@ -201,10 +201,6 @@ class OursBackend(Backend[OursState]):
     # PHI the Ingest API carries beyond the kernel's defaults (masked in the journal).
     phi_fields = frozenset({"externalId", "external_id", "userId", "zip", "ip", "em", "ph"})
 
-    def __init__(self, kernel: Any) -> None:
-        super().__init__(kernel)
-        self.base_url = ""  # set by the server runner when known; only used in sample URLs
-
     # --- Backend hooks ------------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> OursState:
         from .seed import seed_demo
