@@ -108,6 +108,8 @@ class Masker:
                 return self.value(json.loads(text))
             except ValueError:
                 pass
+            except RecursionError:  # nested too deeply to mask: never journal it raw
+                return f"<JSON body nested too deeply, {len(raw)} bytes>"
         if "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             return {k: (MASK if self.is_sensitive(k) else v) for k, v in pairs}

@@ -155,7 +155,8 @@ class SandboxMiddleware:
             {
                 "time": format_instant(kernel.clock.now()),
                 "method": scope["method"],
-                "path": scope["path"],
+                # a route may hide a credential carried in its path (e.g. a webhook URL token)
+                "path": state.get("journal_path") or scope["path"],
                 "query": masker.query(scope.get("query_string", b"").decode("latin-1")),
                 "status": status,
                 "correlation_id": cid,
