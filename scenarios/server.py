@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +156,39 @@ def write_info(path: Path, info: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(info, indent=2))
     tmp.replace(path)
+
+
+def spawn_up(info_file: Path, *extra: str, timeout: float = 30) -> subprocess.Popen[bytes]:
+    """Start ``careflow up --port 0`` in a child process; return once its info file exists."""
+    info_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "up",
+            "--port",
+            "0",
+            "--info-file",
+            str(info_file),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    deadline = time.monotonic() + timeout
+    while not info_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"careflow up exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"careflow up was not ready within {timeout} s")
+        time.sleep(0.002)
+    return proc
+
+
+def stop_up(proc: subprocess.Popen[bytes], timeout: float = 15) -> tuple[bytes, bytes]:
+    """SIGTERM, wait, and return (stdout, stderr)."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=timeout)

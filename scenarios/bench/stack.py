@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from ..server import spawn_up, stop_up
 from . import BenchContext, Measure, bare_app, benchmark, run_async, time_requests
 
 
@@ -22,34 +19,10 @@ def cold_start(ctx: BenchContext) -> list[Measure]:
     times = []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            info = Path(tmp) / "stack.json"
             started = time.perf_counter()
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "scenarios.cli",
-                    "up",
-                    "--port",
-                    "0",
-                    "--info-file",
-                    str(info),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env={**os.environ, "COLUMNS": "200"},
-            )
-            try:
-                while not info.exists():
-                    if proc.poll() is not None:
-                        raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "died")
-                    if time.perf_counter() - started > 30:
-                        raise RuntimeError("careflow up not ready in 30 s")
-                    time.sleep(0.002)
-                times.append(time.perf_counter() - started)
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(10)
+            proc = spawn_up(Path(tmp) / "stack.json")
+            times.append(time.perf_counter() - started)
+            stop_up(proc)
     best = min(times)
     return [Measure(f"up → info file (best of {rounds})", best * 1000, "ms", note="goal < 1500 ms")]
 

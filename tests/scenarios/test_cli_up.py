@@ -1,40 +1,15 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import httpx
 
 from scenarios.cli import app
+from scenarios.server import spawn_up, stop_up
 
 
 def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
     info_file = tmp_path / "stack.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scenarios.cli",
-            "up",
-            "--port",
-            "0",
-            "--info-file",
-            str(info_file),
-            "--seed",
-            "3",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    proc = spawn_up(info_file, "--seed", "3")
     try:
-        deadline = time.monotonic() + 30
-        while not info_file.exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "careflow up never became ready"
-            time.sleep(0.01)
         info = json.loads(info_file.read_text())
         assert set(info) == {"engine", "whatconverts", "caspio", "ours"}
         ports = {int(entry["url"].rsplit(":", 1)[1]) for entry in info.values()}
@@ -50,8 +25,7 @@ def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
         now = httpx.get(f"{info['engine']['url']}/__sandbox/clock").json()["now"]
         assert now.startswith("2031-01-01T00:00")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop_up(proc)
     assert proc.returncode == 0, err.decode()
     assert b"stopped" in out
 
