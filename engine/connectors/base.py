@@ -1,0 +1,190 @@
+"""The connector interface. One module per app registers its actions and triggers here.
+
+A connector reaches its vendor only through ``Context.http`` (an injected ``httpx.AsyncClient``:
+ASGI transport in-process, a real one otherwise) and the base URL in its authentication, so the
+same workflow runs against the fakes or the real vendors.
+
+Lifecycle the engine drives:
+- save:      ``Action.check(params)`` / ``Trigger.check(params)`` on the *unrendered* params
+             (keys, required fields, literal values) → ``ConfigProblem``s, before anything is sent;
+- activate:  ``Trigger.activate(ctx, params)`` (e.g. create a Caspio webhook, start a cursor);
+             ``ctx.state`` is the trigger's durable state, saved by the engine afterwards;
+- events:    ``Trigger.poll`` (kind "poll", every ``poll_seconds`` of the virtual clock),
+             ``Trigger.receive`` (kind "webhook": a POST to ``{engine}/hooks/{workflow_id}``),
+             ``Trigger.next_fire`` (kind "schedule"); each record starts one run, deduplicated by
+             ``Trigger.dedup_key(record)``;
+- test:      ``Trigger.sample(ctx, params)`` for ``/test-trigger``;
+- run:       ``Action.run(ctx, params)`` with params rendered and validated against ``Params``;
+             raise ``StepError`` (retryable or not, with ``retry_after``) on failure;
+- deactivate / delete: ``Trigger.deactivate`` / ``Trigger.delete``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..clock import Clock
+
+
+class StepError(Exception):
+    """A failed step. Retryable errors are retried (up to 5 times) with backoff."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        status: int | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class ConfigProblem:
+    """A configuration error found when a workflow is saved: which field, and why."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class Context:
+    """What a connector gets for one call."""
+
+    http: httpx.AsyncClient
+    clock: Clock
+    workflow_id: str
+    credentials: dict[str, Any] = field(default_factory=dict)
+    auth_name: str | None = None
+    run_id: str | None = None
+    step_id: str | None = None
+    correlation_id: str | None = None
+    engine_url: str = "http://127.0.0.1:8400"
+    workflow_name: str = ""
+    # Durable per-workflow trigger state (cursors, webhook ids); the engine persists it.
+    state: dict[str, Any] = field(default_factory=dict)
+    # Counters shown on the step and the run, e.g. {"caspio_calls": 3}.
+    usage: dict[str, int] = field(default_factory=dict)
+    # Extra facts a step reports about itself, e.g. {"key": "test"} for Ours Privacy.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, meter: str, n: int = 1) -> None:
+        self.usage[meter] = self.usage.get(meter, 0) + n
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Request-ID": self.correlation_id} if self.correlation_id else {}
+
+
+class Params(BaseModel):
+    """Base of every action/trigger parameter model: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigProblem]:
+    """Save-time check: unknown keys and missing required keys (values may still be templates)."""
+    problems = []
+    fields = model.model_fields
+    if model.model_config.get("extra") == "forbid":
+        problems += [
+            ConfigProblem(key, f"unknown field {key!r}; allowed: {', '.join(fields)}")
+            for key in params
+            if key not in fields
+        ]
+    problems += [
+        ConfigProblem(name, "field required")
+        for name, info in fields.items()
+        if info.is_required() and name not in params
+    ]
+    return problems
+
+
+def validate_params(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:
+    """Run-time validation of rendered params; a failure is a non-retryable step error."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(params)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise StepError(f"invalid parameters: {detail}", retryable=False) from exc
+
+
+class Action:
+    app: ClassVar[str]
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = Params
+    # Whether the action changes the outside world (not re-run after a crash once recorded done).
+    side_effects: ClassVar[bool] = True
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
+        return check_params(cls.Params, params)
+
+    async def run(self, ctx: Context, params: Any) -> Any:
+        raise NotImplementedError
+
+
+class Trigger:
+    app: ClassVar[str]
+    event: ClassVar[str]
+    kind: ClassVar[Literal["poll", "webhook", "schedule"]] = "webhook"
+    Params: ClassVar[type[BaseModel]] = Params
+    poll_seconds: ClassVar[float] = 60.0
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
+        return check_params(cls.Params, params)
+
+    async def activate(self, ctx: Context, params: Any) -> None:
+        return None
+
+    async def deactivate(self, ctx: Context, params: Any) -> None:
+        return None
+
+    async def delete(self, ctx: Context, params: Any) -> None:
+        await self.deactivate(ctx, params)
+
+    async def poll(self, ctx: Context, params: Any) -> list[dict[str, Any]]:
+        return []
+
+    async def sample(self, ctx: Context, params: Any) -> list[dict[str, Any]]:
+        return []
+
+    def receive(
+        self, ctx: Context, params: Any, body: Any, headers: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Records carried by an incoming webhook (raise StepError(status=401) to refuse)."""
+        return [body] if isinstance(body, dict) else list(body or [])
+
+    def dedup_key(self, record: dict[str, Any]) -> str | None:
+        """Identity of a record; a record seen before does not start a second run."""
+        return None
+
+    def next_fire(self, params: Any, after: datetime) -> datetime | None:
+        return None
+
+
+ACTIONS: dict[tuple[str, str], type[Action]] = {}
+TRIGGERS: dict[tuple[str, str], type[Trigger]] = {}
+
+
+def action(cls: type[Action]) -> type[Action]:
+    ACTIONS[(cls.app, cls.name)] = cls
+    return cls
+
+
+def trigger(cls: type[Trigger]) -> type[Trigger]:
+    TRIGGERS[(cls.app, cls.event)] = cls
+    return cls
