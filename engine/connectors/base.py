@@ -96,16 +96,18 @@ def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigP
     """Save-time check: unknown keys and missing required keys (values may still be templates)."""
     problems = []
     fields = model.model_fields
+    names = {name: {name, info.alias} - {None} for name, info in fields.items()}
+    known = set().union(*names.values()) if names else set()
     if model.model_config.get("extra") == "forbid":
         problems += [
             ConfigProblem(key, f"unknown field {key!r}; allowed: {', '.join(fields)}")
             for key in params
-            if key not in fields
+            if key not in known
         ]
     problems += [
         ConfigProblem(name, "field required")
         for name, info in fields.items()
-        if info.is_required() and name not in params
+        if info.is_required() and not names[name] & set(params)
     ]
     return problems
 
