@@ -191,6 +191,43 @@ def list_scenarios() -> None:
     console.print(table)
 
 
+caspio_app = typer.Typer(help="Caspio helpers for the sandbox.", no_args_is_help=True)
+app.add_typer(caspio_app, name="caspio")
+
+
+@caspio_app.command("orphans")
+def caspio_orphans(
+    url: Annotated[str, typer.Option(help="Engine URL of a running stack.")] = (
+        "http://127.0.0.1:8400"
+    ),
+    clean: Annotated[bool, typer.Option(help="Delete the orphaned webhooks.")] = False,
+) -> None:
+    """List (and with --clean delete) outgoing webhooks left behind in Caspio when the web
+    services profile was deleted before the Keragon workflows that created them."""
+    from .driver import DriverError, StackDriver
+
+    try:
+        driver = StackDriver.remote(url)
+        found = driver.admin("caspio", "GET", "/orphans")
+    except (DriverError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"orphaned Caspio webhooks ({found['count']})")
+    for column in ("Id", "Name", "OutgoingUrls", "CreatedBy"):
+        table.add_column(column)
+    for hook in found["items"]:
+        table.add_row(
+            str(hook.get("Id")),
+            str(hook.get("Name")),
+            ", ".join(hook.get("OutgoingUrls") or []),
+            str(hook.get("CreatedBy")),
+        )
+    console.print(table)
+    if clean and found["count"]:
+        driver.admin("caspio", "DELETE", "/orphans")
+        console.print(f"deleted {found['count']} orphaned webhook(s)")
+
+
 @app.command()
 def bench(
     only: Annotated[

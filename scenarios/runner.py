@@ -109,8 +109,10 @@ class ScenarioRunner:
             return render(auth.credentials, ctx)
         base = dict(info[auth.app])
         if auth.app == "ours":
-            token = base["test_token"] if auth.key == "test" else base["token"]
-            base = {"url": base["url"], "token": token}
+            if auth.key == "test":
+                base = {"url": base["url"], "token": base["test_token"], "mode": "test"}
+            else:
+                base = {"url": base["url"], "token": base["token"]}
         elif auth.app == "whatconverts" and auth.key == "master":
             base = {**base, "api_token": base["master_token"], "api_secret": base["master_secret"]}
         return {**base, **render(auth.credentials, ctx)}
