@@ -1,13 +1,27 @@
-"""The engine's FastAPI app (placeholder: health, stack info and the shared clock)."""
+"""The engine's HTTP API (DESIGN.md "Engine HTTP API") over one ``Engine``."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+import httpx
+import yaml
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .clock import Clock, SystemClock
+from .connectors import StepError
+from .core import Conflict, Engine, NotFound, parse_iso
+from .model import WorkflowInvalid
+
+TICK_SECONDS = 1.0
 
 
 class ClockUpdate(BaseModel):
@@ -21,22 +35,88 @@ class ClockUpdate(BaseModel):
     @field_validator("set")
     @classmethod
     def _iso(cls, value: str | None) -> str | None:
-        from datetime import datetime
-
         if value is not None:
             try:
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                parse_iso(value)
             except ValueError as exc:
                 raise ValueError(f"'{value}' is not an ISO-8601 instant") from exc
         return value
 
 
-def create_app(*, clock: Clock | None = None, stack_info: dict[str, Any] | None = None) -> FastAPI:
-    clock = clock or SystemClock()
-    app = FastAPI(title="careflow engine", openapi_url="/api/openapi.json", docs_url="/api/docs")
+class AuthCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, max_length=100)
+    app: str = Field(..., min_length=1)
+    credentials: dict[str, Any]
+
+
+async def _document(request: Request) -> tuple[Any, str]:
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        return (yaml.safe_load(raw) if raw.strip() else {}), raw
+    except yaml.YAMLError as exc:
+        raise WorkflowInvalid([{"loc": ["body"], "msg": f"not JSON or YAML: {exc}"}]) from exc
+
+
+def create_app(
+    *,
+    clock: Clock | None = None,
+    stack_info: dict[str, Any] | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    data_dir: str | Path | None = None,
+    engine_url: str | None = None,
+    allow_remote: bool = False,
+    engine: Engine | None = None,
+) -> FastAPI:
+    engine = engine or Engine(
+        clock=clock or SystemClock(),
+        http=http_client,
+        data_dir=data_dir,
+        engine_url=engine_url or "http://127.0.0.1:8400",
+        allow_remote=allow_remote,
+    )
+    clock = engine.clock
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async def tick() -> None:  # a served engine on a running clock: release what is due
+            while True:
+                await asyncio.sleep(TICK_SECONDS)
+                if not clock.frozen:
+                    engine.kick()
+
+        engine.kick()  # resume runs left by a previous process
+        task = asyncio.create_task(tick())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app = FastAPI(
+        title="careflow engine",
+        description="A minimal Keragon-like workflow engine.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
     app.state.clock = clock
     app.state.stack_info = stack_info
 
+    @app.exception_handler(WorkflowInvalid)
+    async def invalid(_r: Request, exc: WorkflowInvalid) -> JSONResponse:
+        return JSONResponse({"detail": exc.problems}, 422)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_r: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_r: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 409)
+
+    # sandbox surface ------------------------------------------------------------------------
     @app.get("/__sandbox/health")
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": "engine"}
@@ -61,6 +141,110 @@ def create_app(*, clock: Clock | None = None, stack_info: dict[str, Any] | None 
             clock.set(update.set)
         if update.advance_seconds:
             clock.advance(update.advance_seconds)
+        await engine.settle()
         return clock.snapshot()
+
+    @app.post("/__sandbox/settle")
+    async def settle() -> dict[str, str]:
+        await engine.settle()
+        return {"status": "settled", "service": "engine"}
+
+    @app.post("/__sandbox/reset")
+    async def reset() -> dict[str, str]:
+        await engine.reset()
+        return {"status": "reset", "service": "engine"}
+
+    # authentications ------------------------------------------------------------------------
+    @app.post("/api/authentications", status_code=201)
+    async def create_auth(body: AuthCreate) -> dict[str, Any]:
+        return engine.create_authentication(body.name, body.app, body.credentials)
+
+    @app.get("/api/authentications")
+    async def list_auths() -> dict[str, Any]:
+        return {"items": engine.list_authentications()}
+
+    @app.delete("/api/authentications/{auth_id}", status_code=204)
+    async def delete_auth(auth_id: str) -> Response:
+        engine.delete_authentication(auth_id)
+        return Response(status_code=204)
+
+    # workflows ------------------------------------------------------------------------------
+    @app.post("/api/workflows", status_code=201)
+    async def create_workflow(request: Request) -> dict[str, Any]:
+        data, text = await _document(request)
+        return engine.create_workflow(data, text)
+
+    @app.get("/api/workflows")
+    async def list_workflows() -> dict[str, Any]:
+        return {"items": engine.list_workflows()}
+
+    @app.get("/api/workflows/{workflow_id}")
+    async def get_workflow(workflow_id: str) -> dict[str, Any]:
+        return engine.workflow_dict(workflow_id)
+
+    @app.put("/api/workflows/{workflow_id}")
+    async def put_workflow(workflow_id: str, request: Request) -> dict[str, Any]:
+        data, text = await _document(request)
+        return await engine.update_workflow(workflow_id, data, text)
+
+    @app.delete("/api/workflows/{workflow_id}", status_code=204)
+    async def delete_workflow(workflow_id: str) -> Response:
+        await engine.delete_workflow(workflow_id)
+        return Response(status_code=204)
+
+    @app.post("/api/workflows/{workflow_id}/activate")
+    async def activate(workflow_id: str) -> dict[str, Any]:
+        return await engine.activate(workflow_id)
+
+    @app.post("/api/workflows/{workflow_id}/deactivate")
+    async def deactivate(workflow_id: str) -> dict[str, Any]:
+        return await engine.deactivate(workflow_id)
+
+    @app.post("/api/workflows/{workflow_id}/test-trigger")
+    async def test_trigger(workflow_id: str) -> dict[str, Any]:
+        return {"items": await engine.test_trigger(workflow_id)}
+
+    @app.post("/api/workflows/{workflow_id}/test-step/{step_id}")
+    async def test_step(workflow_id: str, step_id: str, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        sample = json.loads(raw) if raw.strip() else {}
+        return await engine.test_step(workflow_id, step_id, sample)
+
+    # runs -----------------------------------------------------------------------------------
+    @app.get("/api/runs")
+    async def runs(workflow_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+        return {"items": engine.list_runs(workflow_id, status)}
+
+    @app.get("/api/runs/{run_id}")
+    async def run(run_id: str) -> dict[str, Any]:
+        return engine.get_run(run_id)
+
+    @app.post("/api/runs/{run_id}/retry", status_code=201)
+    async def retry(run_id: str) -> dict[str, Any]:
+        return engine.retry_run(run_id)
+
+    @app.post("/api/runs/{run_id}/cancel")
+    async def cancel(run_id: str) -> dict[str, Any]:
+        return engine.cancel_run(run_id)
+
+    @app.get("/api/audit")
+    async def audit() -> dict[str, Any]:
+        return {"items": engine.audit()}
+
+    # triggers from outside ------------------------------------------------------------------
+    @app.post("/hooks/{workflow_id}", status_code=202)
+    async def hook(workflow_id: str, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise HTTPException(400, "the webhook body must be JSON") from exc
+        try:
+            events = await engine.receive_hook(
+                workflow_id, body, {k.lower(): v for k, v in request.headers.items()}
+            )
+        except StepError as exc:
+            raise HTTPException(exc.status or 400, str(exc)) from exc
+        return {"accepted": len(events), "event_ids": events}
 
     return app

@@ -223,7 +223,8 @@ def careflow_stack(
     mode, seed = _mode(request)
     handle = _careflow_stacks.get(mode, seed)
     handle.clock.reset()
-    handle.stack.reset()
+    for service in SERVICES:
+        handle[service].reset()
     yield handle
     if request.node.get_closest_marker("careflow_allow_unmatched"):
         return

@@ -60,7 +60,14 @@ class Stack:
                 allow_remote=allow_remote,
                 http_client=http_client,
             )
-        self.apps["engine"] = engine.create_app(clock=self.clock, stack_info=None)
+        self.apps["engine"] = engine.create_app(
+            clock=self.clock,
+            http_client=http_client,
+            data_dir=self.data_dir / "engine" if self.data_dir else None,
+            engine_url=self.urls["engine"],
+            allow_remote=allow_remote,
+        )
+        self.engine: engine.Engine = self.apps["engine"].state.engine
         self.apps["engine"].state.stack_info = self.info()
 
     def kernel(self, name: str) -> Kernel:
@@ -69,7 +76,8 @@ class Stack:
     def set_http_client(self, client: httpx.AsyncClient | None) -> None:
         for name in FAKES:
             self.kernel(name).set_http_client(client)
-        self.apps["engine"].state.http_client = client
+        if client is not None:
+            self.engine.http = client
 
     def info(self) -> dict[str, Any]:
         """The info file's JSON (DESIGN.md): URLs and demo credentials of every service."""
@@ -81,9 +89,15 @@ class Stack:
             out[name] = {"url": self.urls[name], **creds}
         return out
 
-    async def settle(self) -> None:
-        for name in FAKES:
-            await self.kernel(name).settle()
+    async def settle(self, rounds: int = 5) -> None:
+        """Until quiet: fakes' background work (webhooks, pipelines), then the runs it starts."""
+        for _ in range(rounds):
+            for name in FAKES:
+                await self.kernel(name).settle()
+            if not await self.engine.run_until_idle():
+                for name in FAKES:
+                    await self.kernel(name).settle()
+                return
 
     def reset(self) -> None:
         for name in FAKES:

@@ -1,5 +1,7 @@
 """Connectors: the apps a workflow can use. Importing this package registers every one."""
 
+import importlib
+
 from .base import (
     ACTIONS,
     TRIGGERS,
@@ -25,3 +27,7 @@ __all__ = [
     "action",
     "trigger",
 ]
+
+# Importing the connector modules registers their actions and triggers.
+for _module in ("logic", "http", "whatconverts", "caspio", "ours", "schedule"):
+    importlib.import_module(f"{__name__}.{_module}")

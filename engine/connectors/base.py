@@ -72,6 +72,8 @@ class Context:
     correlation_id: str | None = None
     engine_url: str = "http://127.0.0.1:8400"
     workflow_name: str = ""
+    # Whether steps may call hosts that are not loopback (``careflow up --allow-remote``).
+    allow_remote: bool = False
     # Durable per-workflow trigger state (cursors, webhook ids); the engine persists it.
     state: dict[str, Any] = field(default_factory=dict)
     # Counters shown on the step and the run, e.g. {"caspio_calls": 3}.

@@ -1,0 +1,191 @@
+"""Workflows: one trigger and ordered steps (DESIGN.md "Workflow format"), validated on save.
+
+Errors point at the step and field, with the YAML/JSON line when the source text is known.
+Connector rules are checked here too, before anything is sent anywhere (e.g. Update Lead with a
+fifth field is refused when the workflow is saved).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .connectors import ACTIONS, TRIGGERS
+
+
+class TriggerDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    app: str
+    event: str | None = None
+    auth: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    app: str
+    action: str
+    auth: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+
+
+class WorkflowDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = ""
+    trigger: TriggerDef
+    steps: list[StepDef] = Field(..., min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_ids(cls, steps: list[StepDef]) -> list[StepDef]:
+        seen: set[str] = set()
+        for step in all_steps(steps):
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice")
+            seen.add(step.id)
+        return steps
+
+    def structure(self) -> list[str]:
+        """What "structural change" compares: the ordered step ids (branches included)."""
+        return [s.id for s in all_steps(self.steps)]
+
+
+def all_steps(steps: list[StepDef]) -> list[StepDef]:
+    """Every step, including those nested in Branch paths."""
+    out: list[StepDef] = []
+    for step in steps:
+        out.append(step)
+        if step.app == "logic" and step.action == "branch":
+            for path in step.params.get("paths") or []:
+                out += all_steps([StepDef.model_validate(s) for s in path.get("steps") or []])
+            out += all_steps([StepDef.model_validate(s) for s in step.params.get("default") or []])
+    return out
+
+
+class WorkflowInvalid(ValueError):
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems))
+        self.problems = problems
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            node, line = match, match.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def parse_text(text: str) -> tuple[Any, Any]:
+    """(data, YAML node tree) of a YAML or JSON document (JSON is YAML)."""
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise WorkflowInvalid(
+            [
+                {
+                    "loc": ["body"],
+                    "line": mark.line + 1 if mark else None,
+                    "msg": f"not YAML/JSON: {exc}",
+                }
+            ]
+        ) from exc
+
+
+def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
+    """Validate a workflow definition; raise ``WorkflowInvalid`` listing every problem."""
+    node = None
+    if text is not None:
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError:
+            node = None
+    problems: list[dict[str, Any]] = []
+    try:
+        workflow = WorkflowDef.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append({"loc": list(loc), "line": _line_of(node, loc), "msg": error["msg"]})
+        raise WorkflowInvalid(problems) from None
+    trig = workflow.trigger
+    trigger_cls = TRIGGERS.get((trig.app, trig.event or ""))
+    if trig.app == "webhook":
+        pass
+    elif trigger_cls is None:
+        known = sorted(f"{a}/{e}" for a, e in TRIGGERS)
+        problems.append(
+            {
+                "loc": ["trigger"],
+                "msg": f"unknown trigger {trig.app}/{trig.event}; "
+                f"known: webhook, {', '.join(known)}",
+            }
+        )
+    else:
+        for p in trigger_cls.check(trig.params):
+            problems.append({"loc": ["trigger", "params", p.field], "msg": p.message})
+    for index, step in enumerate(workflow.steps):
+        problems += _check_step(step, ["steps", index])
+    for problem in problems:
+        problem.setdefault("line", _line_of(node, tuple(problem["loc"])))
+    if problems:
+        raise WorkflowInvalid(problems)
+    return workflow
+
+
+def _check_step(step: StepDef, loc: list[Any]) -> list[dict[str, Any]]:
+    action = ACTIONS.get((step.app, step.action))
+    if action is None:
+        known = sorted(f"{a}/{n}" for a, n in ACTIONS if a == step.app) or sorted(
+            {a for a, _ in ACTIONS}
+        )
+        return [
+            {
+                "loc": [*loc, "action"],
+                "msg": f"step {step.id!r}: unknown action "
+                f"{step.app}/{step.action}; known: {', '.join(known)}",
+            }
+        ]
+    problems = [
+        {"loc": [*loc, "params", p.field], "msg": f"step {step.id!r}: {p.message}"}
+        for p in action.check(step.params)
+    ]
+    if step.app == "logic" and step.action == "branch":
+        for i, path in enumerate(step.params.get("paths") or []):
+            for j, inner in enumerate(path.get("steps") or []):
+                try:
+                    problems += _check_step(
+                        StepDef.model_validate(inner), [*loc, "params", "paths", i, "steps", j]
+                    )
+                except ValidationError as exc:
+                    problems.append(
+                        {
+                            "loc": [*loc, "params", "paths", i, "steps", j],
+                            "msg": str(exc.errors()[0]["msg"]),
+                        }
+                    )
+    return problems
+
+
+def workflow_json(workflow: WorkflowDef) -> str:
+    return json.dumps(workflow.model_dump(exclude_none=True))
