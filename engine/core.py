@@ -663,8 +663,9 @@ class Engine:
         }
         try:
             ctx.credentials = self.credentials(step.auth)
-            step_rec["input"] = mask_credentials(_rendered(step, context))
-            output = await self._call(step, ctx, context)
+            params = self._params(step, context)
+            step_rec["input"] = mask_credentials(params)
+            output = await self._invoke(step, ctx, params)
         except StepError as exc:
             self._record_usage(step_rec, data, ctx)
             step_rec["error"] = str(exc)
@@ -697,15 +698,21 @@ class Engine:
         self._save(row["id"], data, wake_at=wake_at)
 
     async def _call(self, step: StepDef, ctx: Context, context: dict[str, Any]) -> Any:
+        if not ctx.credentials and step.auth:
+            ctx.credentials = self.credentials(step.auth)
+        return await self._invoke(step, ctx, self._params(step, context))
+
+    @staticmethod
+    def _params(step: StepDef, context: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return _rendered(step, context)
+        except TemplateProblem as exc:
+            raise StepError(f"step {step.id!r}: {exc}", retryable=False) from exc
+
+    async def _invoke(self, step: StepDef, ctx: Context, params: dict[str, Any]) -> Any:
         action_cls = ACTIONS.get((step.app, step.action))
         if action_cls is None:
             raise StepError(f"unknown action {step.app}/{step.action}", retryable=False)
-        if not ctx.credentials and step.auth:
-            ctx.credentials = self.credentials(step.auth)
-        try:
-            params = _rendered(step, context)
-        except TemplateProblem as exc:
-            raise StepError(f"step {step.id!r}: {exc}", retryable=False) from exc
         validated = validate_params(action_cls.Params, params)
         try:
             return await action_cls().run(ctx, validated)
