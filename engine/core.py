@@ -83,6 +83,8 @@ class Engine:
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._again = False
+        self._recover()
         self.clock.subscribe(self._on_clock_moved)
 
     def now(self) -> str:
@@ -518,6 +520,31 @@ class Engine:
             self.store.audit(conn, self.now(), "api", "run.retried", run_id, {"new_run": new})
         self.kick()
         return self.get_run(new)
+
+    def _recover(self) -> None:
+        """After a crash: a step that was running when the process died is run again only if it
+        has no side effects; otherwise its run fails cleanly (a manual retry can resume it), so
+        nothing with side effects runs twice. Everything else resumes where it was."""
+        for row in self.store.all("SELECT * FROM runs WHERE status = 'Running'"):
+            data = json.loads(row["data"])
+            for step in data["steps"]:
+                if step["status"] != "Running":
+                    continue
+                action_cls = ACTIONS.get((step["app"], step["action"]))
+                if action_cls is not None and not action_cls.side_effects:
+                    step["status"] = "Pending"
+                    self._save(row["id"], data)
+                else:
+                    step.update(
+                        status="Failed",
+                        ended_at=self.now(),
+                        error=(
+                            "interrupted by an engine restart while running; not run again "
+                            "automatically so that its side effect cannot happen twice (retry the "
+                            "run to resume it)"
+                        ),
+                    )
+                    self._finish(row["id"], data, "Failed")
 
     # driving --------------------------------------------------------------------------------
     def kick(self) -> None:
