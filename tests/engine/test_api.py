@@ -31,31 +31,45 @@ def api(stack):
 
 def test_authentication_never_returns_the_secret(api, stack):
     ours = stack.info()["ours"]
-    created = api.post("/api/authentications", json={
-        "name": "ours-demo", "app": "ours", "credentials": {"url": ours["url"],
-                                                            "token": ours["token"]}})
+    created = api.post(
+        "/api/authentications",
+        json={
+            "name": "ours-demo",
+            "app": "ours",
+            "credentials": {"url": ours["url"], "token": ours["token"]},
+        },
+    )
     assert created.status_code == 201
     assert set(created.json()) == {"id", "name", "app"}
     listed = api.get("/api/authentications").json()
     assert ours["token"] not in str(listed) and listed["items"][0]["name"] == "ours-demo"
-    again = api.post("/api/authentications", json={"name": "ours-demo", "app": "ours",
-                                                   "credentials": {}})
+    again = api.post(
+        "/api/authentications", json={"name": "ours-demo", "app": "ours", "credentials": {}}
+    )
     assert again.status_code == 409
 
 
 def test_workflow_lifecycle_runs_and_audit(api, stack):
     ours = stack.info()["ours"]
-    api.post("/api/authentications", json={"name": "ours-demo", "app": "ours", "credentials": {
-        "url": ours["url"], "token": ours["token"]}})
-    created = api.post("/api/workflows", content=WORKFLOW,
-                       headers={"content-type": "application/yaml"})
+    api.post(
+        "/api/authentications",
+        json={
+            "name": "ours-demo",
+            "app": "ours",
+            "credentials": {"url": ours["url"], "token": ours["token"]},
+        },
+    )
+    created = api.post(
+        "/api/workflows", content=WORKFLOW, headers={"content-type": "application/yaml"}
+    )
     assert created.status_code == 201
     wf = created.json()
     assert (wf["status"], wf["version"]) == ("draft", 1) and wf["name"] == "Booking to Ours"
     assert api.post(f"/hooks/{wf['id']}", json={}).status_code == 409  # not active yet
     assert api.post(f"/api/workflows/{wf['id']}/activate").json()["status"] == "active"
-    hook = api.post(f"/hooks/{wf['id']}", json={"email": "pat@example.com"},
-                    headers={"X-Request-ID": "corr-9"})
+    hook = api.post(
+        f"/hooks/{wf['id']}", json={"email": "pat@example.com"}, headers={"X-Request-ID": "corr-9"}
+    )
     assert hook.status_code == 202 and hook.json()["accepted"] == 1
     stack.run(stack.settle())
     runs = api.get("/api/runs", params={"workflow_id": wf["id"]}).json()["items"]
@@ -63,8 +77,15 @@ def test_workflow_lifecycle_runs_and_audit(api, stack):
     run = runs[0]
     assert run["correlation_id"] == "corr-9"
     assert run["steps"][0]["notes"] == {"key": "live"}
-    assert set(run) >= {"id", "workflow_id", "status", "started_at", "ended_at", "retry_of",
-                        "steps"}
+    assert set(run) >= {
+        "id",
+        "workflow_id",
+        "status",
+        "started_at",
+        "ended_at",
+        "retry_of",
+        "steps",
+    }
     assert set(run["steps"][0]) >= {"id", "status", "attempts", "input", "output", "error"}
     assert api.get(f"/api/runs/{run['id']}").json()["id"] == run["id"]
     assert api.post(f"/api/runs/{run['id']}/retry").status_code == 409  # not failed
@@ -86,11 +107,19 @@ def test_invalid_workflow_is_422_with_lines(api):
 
 def test_test_step_makes_a_real_call(api, stack):
     ours = stack.info()["ours"]
-    api.post("/api/authentications", json={"name": "ours-demo", "app": "ours", "credentials": {
-        "url": ours["url"], "token": ours["test_token"], "mode": "test"}})
+    api.post(
+        "/api/authentications",
+        json={
+            "name": "ours-demo",
+            "app": "ours",
+            "credentials": {"url": ours["url"], "token": ours["test_token"], "mode": "test"},
+        },
+    )
     wf = api.post("/api/workflows", content=WORKFLOW).json()
-    result = api.post(f"/api/workflows/{wf['id']}/test-step/track",
-                      json={"trigger": {"email": "sample@example.com"}}).json()
+    result = api.post(
+        f"/api/workflows/{wf['id']}/test-step/track",
+        json={"trigger": {"email": "sample@example.com"}},
+    ).json()
     assert result["error"] is None and result["output"]["mode"] == "test"
     missing = api.post(f"/api/workflows/{wf['id']}/test-step/track", json={"trigger": {}}).json()
     assert "email" in missing["error"]

@@ -53,7 +53,7 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path):
     assert all(per_event[events[key]] == 1 for key in acked)  # exactly one run each
     assert all(status in ("Completed", "Failed") for _i, _e, status, _d in runs)  # none stuck
     ledger = Counter((tmp_path / "ledger.log").read_text().splitlines())
-    for run_id, _event, status, data in runs:
+    for run_id, _event, _status, data in runs:
         for step in json.loads(data)["steps"]:
             if step["status"] == "Completed":
                 assert ledger[f"{run_id}:{step['id']}"] == 1, (run_id, step)
