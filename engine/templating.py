@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, UndefinedError
@@ -69,13 +70,22 @@ def render(value: Any, context: dict[str, Any]) -> Any:
         raise TemplateProblem(f"template error in {value!r}: {exc}") from exc
 
 
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> tuple[bool, Any]:
+    """(is a lone expression, compiled form), compiled once per distinct template."""
+    stripped = text.strip()
+    if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
+        return True, ENV.compile_expression(stripped[2:-2].strip(), undefined_to_none=False)
+    return False, ENV.from_string(text)
+
+
 def _render(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, str) and has_template(value):
-        text = value.strip()
-        if text.startswith("{{") and text.endswith("}}") and text.count("{{") == 1:
-            result = ENV.compile_expression(text[2:-2].strip(), undefined_to_none=False)(**context)
+        lone, compiled = _compiled(value)
+        if lone:
+            result = compiled(**context)
             if hasattr(result, "_undefined_name"):  # StrictUndefined returned, not raised
                 str(result)
             return result
-        return ENV.from_string(value).render(**context)
+        return compiled.render(**context)
     return value
