@@ -111,31 +111,50 @@ class _LeadTrigger(Trigger):
     webhook_trigger = "new"
 
     async def activate(self, ctx: Context, params: Any) -> None:
-        # The cursor starts at activation: leads that existed before do not fire.
-        ctx.state["cursor"] = _iso(ctx.clock.now())
+        # The cursor starts at activation: leads that existed before do not fire, even those
+        # stamped with the activation second itself (remembered in ``seen``).
+        now = ctx.clock.now()
+        ctx.state["cursor"] = _iso(now)
+        ctx.state["seen"] = [
+            self.dedup_key(lead)
+            for lead in await self._fetch(ctx, params, now)
+            if self._moment(lead) is not None and self._moment(lead) >= now
+        ]
 
-    def _is_new(self, lead: dict[str, Any], cursor: datetime) -> bool:
-        moment = _instant(lead.get(self.field_name))
-        return moment is not None and moment > cursor
+    def _moment(self, lead: dict[str, Any]) -> datetime | None:
+        return _instant(lead.get(self.field_name))
 
-    async def poll(self, ctx: Context, params: Any) -> list[dict[str, Any]]:
-        cursor = _instant(ctx.state.get("cursor")) or ctx.clock.now()
+    def _is_new(self, lead: dict[str, Any], cursor: datetime, seen: set[str]) -> bool:
+        moment = self._moment(lead)
+        return moment is not None and moment >= cursor and self.dedup_key(lead) not in seen
+
+    async def _fetch(self, ctx: Context, params: Any, cursor: datetime) -> list[dict[str, Any]]:
         now = ctx.clock.now()
         # the API filters by date created only, within 400 days ([C] whatconverts.md §5.1)
         start = cursor if self.field_name == "date_created" else now - timedelta(days=399)
-        leads = await _leads(
+        return await _leads(
             ctx,
             params.profile_id,
             start_date=_iso(start - timedelta(seconds=1)),
-            end_date=_iso(now + timedelta(seconds=1)),
+            end_date=_iso(max(now, cursor) + timedelta(seconds=1)),
             order="asc",
             lead_type=params.lead_type,
         )
-        fresh = [lead for lead in leads if self._is_new(lead, cursor)]
+
+    async def poll(self, ctx: Context, params: Any) -> list[dict[str, Any]]:
+        cursor = _instant(ctx.state.get("cursor")) or ctx.clock.now()
+        seen = set(ctx.state.get("seen") or [])
+        fresh = [
+            lead
+            for lead in await self._fetch(ctx, params, cursor)
+            if self._is_new(lead, cursor, seen)
+        ]
         if fresh:
-            newest = max(_instant(lead[self.field_name]) for lead in fresh)  # type: ignore[type-var]
-            ctx.state["cursor"] = _iso(newest)  # type: ignore[arg-type]
-        return sorted(fresh, key=lambda lead: lead[self.field_name])
+            newest = max(m for lead in fresh if (m := self._moment(lead)) is not None)
+            at_newest = {self.dedup_key(lead) for lead in fresh if self._moment(lead) == newest}
+            ctx.state["seen"] = sorted(at_newest | (seen if newest == cursor else set()))
+            ctx.state["cursor"] = _iso(newest)
+        return sorted(fresh, key=lambda lead: (lead[self.field_name], lead["lead_id"]))
 
     async def sample(self, ctx: Context, params: Any) -> list[dict[str, Any]]:
         now = ctx.clock.now()
@@ -187,11 +206,10 @@ class UpdatedLead(_LeadTrigger):
     field_name = "last_updated"
     webhook_trigger = "update"
 
-    def _is_new(self, lead: dict[str, Any], cursor: datetime) -> bool:
+    def _is_new(self, lead: dict[str, Any], cursor: datetime, seen: set[str]) -> bool:
         # an update, not the creation itself
-        return super()._is_new(lead, cursor) and lead.get("last_updated") != lead.get(
-            "date_created"
-        )
+        updated = lead.get("last_updated") != lead.get("date_created")
+        return updated and super()._is_new(lead, cursor, seen)
 
 
 # actions -------------------------------------------------------------------------------------

@@ -8,9 +8,14 @@ from fastapi import FastAPI
 
 from mocks.kernel import FakeOptions, Kernel, build_fake_app
 
+from .admin import build_admin_router
 from .models import WhatConvertsBackend
+from .responses import build_router
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     kernel = Kernel("whatconverts", **options)
-    return build_fake_app(kernel, WhatConvertsBackend(kernel), [], title="WhatConverts")
+    backend = WhatConvertsBackend(kernel)
+    app = build_fake_app(kernel, backend, [build_router(backend)], title="WhatConverts")
+    app.include_router(build_admin_router(backend))
+    return app

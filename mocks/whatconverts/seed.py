@@ -1,0 +1,164 @@
+"""The WhatConverts seed: one demo account and profile (101), keys, and synthetic leads.
+
+Synthetic leads are obviously fake (555-01xx phones, example.com/.org emails) and deterministic
+for a seed. ``POST /__sandbox/seed`` adds more:
+``{"synthetic": {"leads": N, "window_minutes": M, "end_minutes_ago": K, "lead_types": [...],
+"profile_id": P}}`` spreads N leads' ``date_created`` over the M minutes that end K minutes before
+the virtual now; ``{"leads": [{...request-form fields...}]}`` adds explicit leads.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from mocks.kernel import Synthetic
+
+from .models import LEAD_TYPES, QUOTABLE, ApiKey, WCError, WCState, stamp
+
+if TYPE_CHECKING:
+    from .models import WhatConvertsBackend
+
+DEMO_PROFILE = 101
+DEMO_ACCOUNT = 2001
+SOURCES = [
+    ("google", "cpc"),
+    ("google", "organic"),
+    ("(direct)", "(none)"),
+    ("facebook", "paid-social"),
+    ("bing", "cpc"),
+]
+
+
+def seed_demo(backend: WhatConvertsBackend, state: WCState, synthetic: Synthetic) -> None:
+    now = backend.kernel.clock.now()
+    state.accounts[DEMO_ACCOUNT] = {
+        "account_id": DEMO_ACCOUNT,
+        "account_name": "Demo Clinic",
+        "date_created": stamp(now - timedelta(days=400)),
+        "hipaa": True,
+    }
+    state.profiles[DEMO_PROFILE] = {
+        "profile_id": DEMO_PROFILE,
+        "account_id": DEMO_ACCOUNT,
+        "profile_name": "Demo Clinic - Main",
+        "date_created": stamp(now - timedelta(days=400)),
+    }
+    token, secret = (
+        synthetic.token("profile-key", DEMO_PROFILE),
+        synthetic.token("profile-secret", DEMO_PROFILE),
+    )
+    master, master_secret = synthetic.token("master-key"), synthetic.token("master-secret")
+    state.keys[token] = ApiKey(token, secret, "profile", DEMO_ACCOUNT, DEMO_PROFILE)
+    state.keys[master] = ApiKey(master, master_secret, "master", DEMO_ACCOUNT)
+    state.next_ids["account"] = DEMO_ACCOUNT + 1
+    state.next_ids["profile"] = DEMO_PROFILE + 1
+    state.demo = {
+        "api_token": token,
+        "api_secret": secret,
+        "profile_id": DEMO_PROFILE,
+        "master_token": master,
+        "master_secret": master_secret,
+    }
+    # a few dozen leads of every type over the last 10 days (none in the last 15 minutes, so
+    # trigger tests and polls start from a quiet window)
+    gen = synthetic.for_("leads")
+    types = list(LEAD_TYPES)
+    for i in range(36):
+        minutes = gen.random.randint(15, 10 * 24 * 60)
+        add_synthetic_lead(
+            backend,
+            state,
+            gen,
+            types[i % len(types)],
+            DEMO_PROFILE,
+            now - timedelta(minutes=minutes),
+        )
+
+
+def add_synthetic_lead(
+    backend: WhatConvertsBackend,
+    state: WCState,
+    gen: Synthetic,
+    lead_type: str,
+    profile_id: int,
+    created: Any,
+) -> dict[str, Any]:
+    person = gen.person()
+    source, medium = gen.random.choice(SOURCES)
+    lead = backend.new_lead(state, profile_id, lead_type, created)
+    lead.update(
+        contact_name=person["name"],
+        email_address=person["email"],
+        contact_email_address=person["email"],
+        phone_number=person["phone"],
+        contact_phone_number=person["phone"],
+        city=person["city"],
+        state=person["state"],
+        zip=person["zip"],
+        country="US",
+        lead_source=source,
+        lead_medium=medium,
+        lead_url="https://clinic.example.com/contact",
+        landing_url="https://clinic.example.com/",
+        lead_status=gen.random.choice(["Unique", "Unique", "Repeat"]),
+        quotable=gen.random.choice(list(QUOTABLE.values())),
+    )
+    if gen.random.random() < 0.3:
+        lead["quote_value"] = gen.random.randint(1, 40) * 50
+    if lead_type == "phone_call":
+        seconds = gen.random.randint(10, 600)
+        lead.update(
+            caller_name=person["name"],
+            caller_number=person["phone"],
+            tracking_number="+15125550100",
+            call_duration_seconds=seconds,
+            call_duration=f"{seconds} seconds",
+        )
+    elif lead_type == "web_form":
+        lead["form_name"] = "Appointment request"
+    elif lead_type == "text_message":
+        lead["message"] = "Hi, do you have availability this week?"
+    state.leads[lead["lead_id"]] = lead
+    return lead
+
+
+def seed_body(
+    backend: WhatConvertsBackend, tenant: str, state: WCState, body: dict[str, Any]
+) -> dict[str, Any]:
+    added = 0
+    synthetic = body.get("synthetic") or {}
+    if synthetic:
+        count = int(synthetic.get("leads", 0))
+        window = float(synthetic.get("window_minutes", 60))
+        end_ago = float(synthetic.get("end_minutes_ago", 0))
+        profile_id = int(synthetic.get("profile_id", state.demo["profile_id"]))
+        if profile_id not in state.profiles:
+            raise ValueError(f"no profile {profile_id}")
+        types = synthetic.get("lead_types") or list(LEAD_TYPES)
+        unknown = set(types) - set(LEAD_TYPES)
+        if unknown or count < 0 or count > 100_000 or window < 0:
+            raise ValueError("synthetic: leads 0..100000, window_minutes >= 0, known lead_types")
+        gen = Synthetic(backend.kernel.seed, f"whatconverts/{tenant}/seed/{state.next_ids['lead']}")
+        end = backend.kernel.clock.now() - timedelta(minutes=end_ago)
+        for i in range(count):
+            offset = window * 60 * (i + 0.5) / count if count else 0
+            add_synthetic_lead(
+                backend,
+                state,
+                gen,
+                types[i % len(types)],
+                profile_id,
+                end - timedelta(seconds=offset),
+            )
+            added += 1
+    for lead in body.get("leads") or []:
+        key = next(k for k in state.keys.values() if k.kind == "master")
+        try:
+            backend.create_lead(
+                tenant, state, key, {"profile_id": state.demo["profile_id"], **lead}
+            )
+        except WCError as exc:
+            raise ValueError(exc.message) from exc
+        added += 1
+    return {"leads": added}
