@@ -56,8 +56,12 @@ class StackDriver:
         return cls(response.json(), client, label=engine_url)
 
     def reset_all(self) -> None:
-        """Seeded state on every fake (a running stack is shared by the scenarios it runs)."""
-        for service in ("engine", "whatconverts", "caspio", "ours"):
+        """Seeded state on every fake, empty engine (a running stack is shared by scenarios)."""
+        self.admin("engine", "POST", "/reset")
+        self.reset_fakes()
+
+    def reset_fakes(self) -> None:
+        for service in ("whatconverts", "caspio", "ours"):
             self.admin(service, "POST", "/reset")
         self._caspio_token = None
 

@@ -92,6 +92,7 @@ class ScenarioRunner:
             if scenario.clock.set:
                 body["set"] = scenario.clock.set
             d.move_clock(**body)
+            d.reset_fakes()  # re-seed relative to the scenario's clock
         for auth in scenario.authentications:
             d.create_authentication(auth.name, auth.app, self._credentials(auth, ctx))
         for wf in scenario.workflows:
