@@ -90,7 +90,7 @@ class Translator:
         out.sql = self._render(select.args["where"].this, out.params, aggregates=False)
         return out
 
-    def select(self, text: str, *, grouped: bool) -> tuple[Rendered, list[str]]:
+    def select(self, text: str, *, star: str = "*") -> tuple[Rendered, list[str]]:
         """The select list rendered, and the output names of its items."""
         select = self._parse(f"SELECT {text}", text, allowed={"expressions"})
         out = Rendered("")
@@ -100,7 +100,7 @@ class Translator:
             if isinstance(item, exp.Alias):
                 alias, item = item.alias, item.this
             if isinstance(item, exp.Star):
-                parts.append("*")
+                parts.append(star)
                 names.append("*")
                 continue
             rendered = self._render(item, out.params, aggregates=True)
@@ -148,7 +148,9 @@ class Translator:
         if len(statements) != 1 or not isinstance(statements[0], exp.Select):
             raise SqlRefused("Incorrect syntax near ';'. Only one clause is allowed.")
         select = statements[0]
-        extra = [k for k, v in select.args.items() if v not in (None, [], False) and k not in allowed]
+        extra = [
+            k for k, v in select.args.items() if v not in (None, [], False) and k not in allowed
+        ]
         if extra:
             raise SqlRefused(f"Incorrect syntax near '{text[:40]}'.")
         return select
@@ -271,7 +273,7 @@ def _literal(node: exp.Literal) -> Any:
 def _short(node: exp.Expression) -> str:
     try:
         return node.sql("tsql")[:40]
-    except Exception:  # noqa: BLE001 - only for the message
+    except Exception:
         return type(node).__name__
 
 
