@@ -99,6 +99,8 @@ def build_router(backend: CaspioBackend) -> APIRouter:
             raise Unauthorized("Authorization has been denied for this request.")
         tenant, profile = found
         request.state.tenant = tenant
+        if not profile.enabled:
+            raise CaspioError("Profile is disabled", code="ProfileDisabled")  # [C] §6.2
         state = backend.state(tenant)
         backend.count_call(state)  # [C] §7/§10 every REST call counts
         return tenant, state, profile

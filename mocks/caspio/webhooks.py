@@ -304,7 +304,7 @@ class Webhooks:
                                 "webhookId": hook["Id"],
                                 "eventId": ev["Id"],
                                 "CallThrottling": hook["CallThrottling"],
-                            },  # fmt: skip
+                            },
                         )
                         sent += 1
         return sent
@@ -316,9 +316,15 @@ def _is_password(table: Table, name: str) -> bool:
 
 
 def _changed(
-    before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str]
+    table: Table, before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str]
 ) -> bool:
     if before is None or after is None:
         return True
     watch = {f.lower() for f in fields}
-    return any(before.get(k) != v for k, v in after.items() if not watch or k.lower() in watch)
+    # automatic TIMESTAMP (OnUpdate) values are not a user's change
+    auto = {f["Name"] for f in table.fields if f["Type"] == "TIMESTAMP"}
+    return any(
+        before.get(k) != v
+        for k, v in after.items()
+        if k not in auto and (not watch or k.lower() in watch)
+    )
