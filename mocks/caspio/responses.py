@@ -63,7 +63,8 @@ def record_query(request: Request, *, write: bool = False) -> dict[str, Any]:
             raw[Q_PARAMS[name]] = value
         elif low.startswith("q."):
             raise BadQuery(f"Unknown query parameter '{key}'.")
-    q: dict[str, Any] = {k: raw[k] for k in ("select", "where", "groupBy", "orderBy") if k in raw}
+    clauses = ("select", "where", "groupBy", "orderBy")
+    q: dict[str, Any] = {k: raw[k] for k in clauses if k in raw and raw[k].strip()}
     if write:
         return q
     q["limit"] = _int(raw["limit"], "q.limit", 1, 1000) if "limit" in raw else 100

@@ -86,8 +86,10 @@ class Translator:
     # public ------------------------------------------------------------------------------
     def where(self, text: str) -> Rendered:
         select = self._parse(f"SELECT 1 WHERE {text}", text, allowed={"expressions", "where"})
+        condition = select.args["where"].this
+        _check_condition(condition)
         out = Rendered("")
-        out.sql = self._render(select.args["where"].this, out.params, aggregates=False)
+        out.sql = self._render(condition, out.params, aggregates=False)
         return out
 
     def select(self, text: str, *, star: str = "*") -> tuple[Rendered, list[str]]:
@@ -251,6 +253,26 @@ class Translator:
                 return f"{SCALARS[fn]}({', '.join(r(a) for a in node.expressions)})"
             raise SqlRefused(f"'{node.this}' is not a recognized built-in function name.")
         raise SqlRefused(f"Incorrect syntax near '{_short(node)}'.")
+
+
+PREDICATES = (*COMPARISONS, exp.Like, exp.In, exp.Between, exp.Is)
+
+
+def _check_condition(node: exp.Expression) -> None:
+    """T-SQL wants a boolean condition where a WHERE (or AND/OR/NOT operand) is expected."""
+    if isinstance(node, exp.Paren):
+        return _check_condition(node.this)
+    if isinstance(node, exp.And | exp.Or):
+        _check_condition(node.this)
+        return _check_condition(node.expression)
+    if isinstance(node, exp.Not):
+        return _check_condition(node.this)
+    if not isinstance(node, PREDICATES):
+        raise SqlRefused(
+            "An expression of non-boolean type specified in a context where a condition is "
+            f"expected, near '{_short(node)}'."
+        )
+    return None
 
 
 def quote(name: str) -> str:
