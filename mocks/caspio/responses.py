@@ -250,7 +250,7 @@ def _mount(router: APIRouter, p: str, backend: CaspioBackend, hooks: Any,
         return _json({"RecordsAffected": len(updated), "Result": updated if rows else []})
 
     @router.delete(p + "/tables/{table}/records")
-    def delete_records(request: Request, table: str) -> JSONResponse:
+    async def delete_records(request: Request, table: str) -> JSONResponse:
         tenant, state, profile = caller(request)
         backend.require(profile)
         t = state.table(table)

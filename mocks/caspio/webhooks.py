@@ -267,7 +267,7 @@ class Webhooks:
                     row = after if after is not None else before
                     assert row is not None
                     if etype == "table.recordUpdate" and not _changed(
-                        before, after, ev["ObjectFields"]
+                        table, before, after, ev["ObjectFields"]
                     ):
                         continue  # [C] §8.2: recordUpdate only when a value changes
                     data = {k: v for k, v in row.items() if not _is_password(table, k)}
