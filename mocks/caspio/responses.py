@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -138,6 +140,13 @@ def build_router(backend: CaspioBackend) -> APIRouter:
         if not profile.enabled:
             raise CaspioError("Profile is disabled", code="ProfileDisabled")  # [C] §2
         return _json(backend.issue_token(tenant, profile))
+
+    spec_path = Path(__file__).resolve().parents[2] / "contracts" / "caspio.yaml"
+
+    @router.get("/integrations/rest/v3/swagger/documentation")
+    def documentation() -> JSONResponse:
+        """[O] §1: the raw Swagger is served without auth at this path."""
+        return JSONResponse(yaml.safe_load(spec_path.read_text()))
 
     for prefix in PREFIXES:
         _mount(router, prefix, backend, hooks, caller)
