@@ -6,6 +6,7 @@ Every rule cites the fact in /work/shared/vendors/caspio.md it implements.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -494,7 +495,7 @@ class CaspioBackend(Backend[CaspioState]):
             try:
                 cur = state.db.execute(sql, params)
                 names = [d[0] for d in cur.description]
-                rows = [self._out(table, dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+                rows = self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
                 total = None
                 if q.get("pagination"):
                     inner = f"SELECT 1 FROM {quote(table.name)}{where_sql}{group_sql}"
@@ -518,19 +519,27 @@ class CaspioBackend(Backend[CaspioState]):
 
     @staticmethod
     def _out(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-        """[C] §5.5 read formats."""
-        for name, value in row.items():
-            f = table.field(name)
-            if f is None or value is None:
-                continue
-            if f["Type"] == "YES/NO":
-                row[name] = bool(value)
-            elif f["Type"].startswith("LIST-"):
-                try:
-                    row[name] = json.loads(value)
-                except (TypeError, ValueError):
-                    pass
-        return row
+        return CaspioBackend._outs(table, [row])[0]
+
+    @staticmethod
+    def _outs(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """[C] §5.5 read formats: YES/NO as JSON booleans, LIST-* as {id: value}."""
+        if not rows:
+            return rows
+        kinds = {f["Name"]: f["Type"] for f in table.fields}
+        bools = [k for k in rows[0] if kinds.get(k) == "YES/NO"]
+        lists = [k for k in rows[0] if kinds.get(k, "").startswith("LIST-")]
+        if not bools and not lists:
+            return rows
+        for row in rows:
+            for k in bools:
+                if row[k] is not None:
+                    row[k] = bool(row[k])
+            for k in lists:
+                if row[k] is not None:
+                    with contextlib.suppress(TypeError, ValueError):
+                        row[k] = json.loads(row[k])
+        return rows
 
     def _where(self, table: Table, where: str | None) -> tuple[str, list[Any]]:
         if not where or not where.strip():
@@ -609,7 +618,7 @@ class CaspioBackend(Backend[CaspioState]):
             params,
         )
         names = [d[0] for d in cur.description]
-        return [self._out(table, dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+        return self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
 
     def insert(self, tenant: str, state: CaspioState, table: Table, body: Any,
                source: str = "RESTAPIs") -> dict[str, Any]:  # fmt: skip
