@@ -50,8 +50,14 @@ AUTO_TYPES = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID", "TIMESTA
 UNIQUE_REQUIRED = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID"}  # [C] §4.1
 EVENT_TYPES = {"table.recordInsert", "table.recordUpdate", "table.recordDelete"}  # [C] §8.1
 EVENT_SOURCES = {
-    "Datasheet", "DataPages", "RESTAPIs", "TriggeredActions", "Tasks", "DataParts", "Extensions"
-}  # fmt: skip
+    "Datasheet",
+    "DataPages",
+    "RESTAPIs",
+    "TriggeredActions",
+    "Tasks",
+    "DataParts",
+    "Extensions",
+}
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -95,8 +101,12 @@ class CaspioState:
         self.refresh: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, Table] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
-        self.meter: dict[str, Any] = {"used": 0, "allowance": DEFAULT_ALLOWANCE, "overage": 0,
-                                      "over_quota": "record"}  # fmt: skip
+        self.meter: dict[str, Any] = {
+            "used": 0,
+            "allowance": DEFAULT_ALLOWANCE,
+            "overage": 0,
+            "over_quota": "record",
+        }
         self.counter = 0
         self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
@@ -126,10 +136,28 @@ def iso(dt: datetime) -> str:
 class CaspioBackend(Backend[CaspioState]):
     service = "caspio"
     phi_fields = frozenset(
-        {"FirstName", "LastName", "Name", "DOB", "DateOfBirth", "Date_of_Birth", "Phone",
-         "Email", "Address", "SSN", "MRN", "Diagnosis", "Notes", "Insurance_ID", "secret",
-         "Secret", "client_secret", "access_token", "refresh_token"}
-    )  # fmt: skip
+        {
+            "FirstName",
+            "LastName",
+            "Name",
+            "DOB",
+            "DateOfBirth",
+            "Date_of_Birth",
+            "Phone",
+            "Email",
+            "Address",
+            "SSN",
+            "MRN",
+            "Diagnosis",
+            "Notes",
+            "Insurance_ID",
+            "secret",
+            "Secret",
+            "client_secret",
+            "access_token",
+            "refresh_token",
+        }
+    )
 
     # kernel hooks ---------------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> CaspioState:
@@ -202,8 +230,9 @@ class CaspioBackend(Backend[CaspioState]):
         return envelope(codes.get(status, "InternalError"), message)
 
     # profiles and OAuth ------------------------------------------------------------------------
-    def add_profile(self, tenant: str, name: str, *, all_objects: bool = True,
-                    can_create: bool = True) -> Profile:  # fmt: skip
+    def add_profile(
+        self, tenant: str, name: str, *, all_objects: bool = True, can_create: bool = True
+    ) -> Profile:
         state = self.state(tenant)
         with state.lock:
             if name in state.profiles:
@@ -317,8 +346,9 @@ class CaspioBackend(Backend[CaspioState]):
             meter["used"] += n
 
     # tables and fields ----------------------------------------------------------------------------
-    def create_table(self, state: CaspioState, name: str, fields: list[dict[str, Any]],
-                     note: str = "") -> Table:  # fmt: skip
+    def create_table(
+        self, state: CaspioState, name: str, fields: list[dict[str, Any]], note: str = ""
+    ) -> Table:
         if not isinstance(name, str) or not NAME.match(name) or name.lower() == "sqlite_master":
             raise BadBody("Table name is missing or has an incorrect format.")
         with state.lock:
@@ -369,9 +399,11 @@ class CaspioBackend(Backend[CaspioState]):
             "IsFormula": False,
         }
         if ftype == "TIMESTAMP":  # [C] §4.1 TIMESTAMP-only properties
-            obj.update(OnInsert=bool(spec.get("OnInsert", False)),
-                       OnUpdate=bool(spec.get("OnUpdate", False)),
-                       TimeZone=spec.get("TimeZone") or "UTC")  # fmt: skip
+            obj.update(
+                OnInsert=bool(spec.get("OnInsert", False)),
+                OnUpdate=bool(spec.get("OnUpdate", False)),
+                TimeZone=spec.get("TimeZone") or "UTC",
+            )
         if ftype.startswith("LIST-"):
             items = spec.get("ListField") or []
             if isinstance(items, dict):
@@ -423,7 +455,8 @@ class CaspioBackend(Backend[CaspioState]):
                 if table.field(new):
                     raise BadBody(f"Field '{new}' already exists.")
                 state.db.execute(
-                    f"ALTER TABLE {quote(table.name)} RENAME COLUMN {quote(f['Name'])} TO {quote(new)}"
+                    f"ALTER TABLE {quote(table.name)} "
+                    f"RENAME COLUMN {quote(f['Name'])} TO {quote(new)}"
                 )
                 f["Name"] = new
             for key in ("Label", "Description"):
@@ -445,7 +478,7 @@ class CaspioBackend(Backend[CaspioState]):
             for i, other in enumerate(table.fields, 1):
                 other["DisplayOrder"] = i
 
-    # records ---------------------------------------------------------------------------------------
+    # records ----------------------------------------------------------------------------------
     def translator(self, table: Table) -> Translator:
         return Translator(
             table.columns(), forbidden=table.passwords(), now=lambda: iso(self.kernel.clock.now())
@@ -620,8 +653,9 @@ class CaspioBackend(Backend[CaspioState]):
         names = [d[0] for d in cur.description]
         return self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
 
-    def insert(self, tenant: str, state: CaspioState, table: Table, body: Any,
-               source: str = "RESTAPIs") -> dict[str, Any]:  # fmt: skip
+    def insert(
+        self, tenant: str, state: CaspioState, table: Table, body: Any, source: str = "RESTAPIs"
+    ) -> dict[str, Any]:
         if isinstance(body, list):
             raise BadBody("Required body parameter absent or has incorrect format")  # [O] §5.2
         values = self._values(state, table, body, insert=True)
@@ -643,8 +677,9 @@ class CaspioBackend(Backend[CaspioState]):
         self.hooks.fire(tenant, state, table, "table.recordInsert", [(None, row)], source)
         return row
 
-    def update(self, tenant: str, state: CaspioState, table: Table, where: str | None,
-               body: Any) -> list[dict[str, Any]]:  # fmt: skip
+    def update(
+        self, tenant: str, state: CaspioState, table: Table, where: str | None, body: Any
+    ) -> list[dict[str, Any]]:
         wsql, params = self._where(table, where)
         values = self._values(state, table, body, insert=False)
         if not values:

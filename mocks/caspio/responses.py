@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -20,10 +20,15 @@ from .models import CaspioBackend, CaspioState, Profile
 
 PREFIXES = ("/integrations/rest/v3", "/rest/v2")
 Q_PARAMS = {
-    "select": "select", "where": "where", "groupby": "groupBy", "orderby": "orderBy",
-    "limit": "limit", "pagenumber": "pageNumber", "pagesize": "pageSize",
+    "select": "select",
+    "where": "where",
+    "groupby": "groupBy",
+    "orderby": "orderBy",
+    "limit": "limit",
+    "pagenumber": "pageNumber",
+    "pagesize": "pageSize",
     "getpaginationinfo": "getPaginationInfo",
-}  # fmt: skip
+}
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
@@ -158,8 +163,13 @@ def _oauth_error(code: str) -> JSONResponse:
     return JSONResponse({"error": code}, 400, headers={"X-Caspio-Request-ID": request_id()})
 
 
-def _mount(router: APIRouter, p: str, backend: CaspioBackend, hooks: Any,
-           caller: Callable[[Request], tuple[str, CaspioState, Profile]]) -> None:  # fmt: skip
+def _mount(
+    router: APIRouter,
+    p: str,
+    backend: CaspioBackend,
+    hooks: Any,
+    caller: Callable[[Request], tuple[str, CaspioState, Profile]],
+) -> None:
     # tables --------------------------------------------------------------------------------
     @router.get(p + "/tables")
     def list_tables(request: Request) -> JSONResponse:

@@ -70,7 +70,8 @@ def patient_row(syn: Synthetic) -> dict[str, Any]:
         "LastName": p["last_name"],
         "Email": p["email"],
         "Phone": p["phone"],
-        "DOB": f"{rnd.randint(1940, 2010)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T00:00:00",
+        "DOB": f"{rnd.randint(1940, 2010)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        "T00:00:00",
         "City": p["city"],
         "State": p["state"],
         "Intake_Status": rnd.choice(STATUSES),
@@ -96,8 +97,15 @@ def _raw_insert(
     )
 
 
-def add_patients(backend: CaspioBackend, state: CaspioState, syn: Synthetic, n: int,
-                 *, fire: bool, tenant: str = "default") -> int:  # fmt: skip
+def add_patients(
+    backend: CaspioBackend,
+    state: CaspioState,
+    syn: Synthetic,
+    n: int,
+    *,
+    fire: bool,
+    tenant: str = "default",
+) -> int:
     table = state.table("Patients")
     for _ in range(n):
         if fire:
@@ -107,8 +115,13 @@ def add_patients(backend: CaspioBackend, state: CaspioState, syn: Synthetic, n: 
     return n
 
 
-def seed_body(backend: CaspioBackend, state: CaspioState, body: dict[str, Any],
-              syn: Synthetic, tenant: str = "default") -> dict[str, Any]:  # fmt: skip
+def seed_body(
+    backend: CaspioBackend,
+    state: CaspioState,
+    body: dict[str, Any],
+    syn: Synthetic,
+    tenant: str = "default",
+) -> dict[str, Any]:
     """``{"synthetic": {"patients": n}}``, ``{"tables": {Name: {"fields": [...], "rows": [...]}}}``,
     ``{"profiles": [{"name": ...}]}``, ``{"webhooks": [{Name, OutgoingUrls, events: [...]}]}``.
     Rows added here fire table webhooks as a Datasheet change would."""
@@ -128,8 +141,12 @@ def seed_body(backend: CaspioBackend, state: CaspioState, body: dict[str, Any],
                 backend.insert(tenant, state, table, row, source="Datasheet")
             summary.setdefault("tables", {})[table.name] = len(spec.get("rows", []))
         for p in body.get("profiles") or []:
-            prof = backend.add_profile(tenant, p["name"], all_objects=p.get("all_objects", True),
-                                       can_create=p.get("can_create", True))  # fmt: skip
+            prof = backend.add_profile(
+                tenant,
+                p["name"],
+                all_objects=p.get("all_objects", True),
+                can_create=p.get("can_create", True),
+            )
             summary.setdefault("profiles", []).append(prof.name)
         for w in body.get("webhooks") or []:
             hook = backend.hooks.create(state, None, {k: v for k, v in w.items() if k != "events"})

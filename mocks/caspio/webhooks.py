@@ -16,11 +16,33 @@ if TYPE_CHECKING:
 
 from .models import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, iso
 
-WEBHOOK_KEYS = ("Id", "Status", "Name", "Description", "OutgoingUrls", "CallThrottling",
-                "LastModified", "ModifiedBy", "DateCreated", "CreatedBy")  # fmt: skip
-EVENT_KEYS = ("Id", "Type", "Status", "ObjectName", "ObjectId", "ObjectFields", "EventSources",
-              "CustomPayloadFields", "CustomPayloadTemplate", "LastModified", "ModifiedBy",
-              "DateCreated", "CreatedBy")  # fmt: skip
+WEBHOOK_KEYS = (
+    "Id",
+    "Status",
+    "Name",
+    "Description",
+    "OutgoingUrls",
+    "CallThrottling",
+    "LastModified",
+    "ModifiedBy",
+    "DateCreated",
+    "CreatedBy",
+)
+EVENT_KEYS = (
+    "Id",
+    "Type",
+    "Status",
+    "ObjectName",
+    "ObjectId",
+    "ObjectFields",
+    "EventSources",
+    "CustomPayloadFields",
+    "CustomPayloadTemplate",
+    "LastModified",
+    "ModifiedBy",
+    "DateCreated",
+    "CreatedBy",
+)
 
 
 class Webhooks:
@@ -104,8 +126,12 @@ class Webhooks:
     def public(hook: dict[str, Any], detail: bool = False) -> dict[str, Any]:
         out = {k: hook[k] for k in WEBHOOK_KEYS}
         if detail:
-            out.update(Events=len(hook["Events"]), Messages=hook.get("Messages", 0),
-                       Calls=hook.get("Calls", 0), Errors=0)  # fmt: skip
+            out.update(
+                Events=len(hook["Events"]),
+                Messages=hook.get("Messages", 0),
+                Calls=hook.get("Calls", 0),
+                Errors=0,
+            )
         return out
 
     def get(self, state: CaspioState, hook_id: str) -> dict[str, Any]:
@@ -161,8 +187,9 @@ class Webhooks:
         ]
 
     # events ------------------------------------------------------------------------------------
-    def _event_fields(self, state: CaspioState, hook: dict[str, Any], body: Any,
-                      own: str | None) -> dict[str, Any]:  # fmt: skip
+    def _event_fields(
+        self, state: CaspioState, hook: dict[str, Any], body: Any, own: str | None
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadBody("Required body parameter absent or has incorrect format")
         etype = body.get("EventType")
@@ -212,15 +239,22 @@ class Webhooks:
             "CustomPayloadTemplate": template,
         }
 
-    def add_event(self, state: CaspioState, profile: Profile | None, hook_id: str,
-                  body: Any) -> dict[str, Any]:  # fmt: skip
+    def add_event(
+        self, state: CaspioState, profile: Profile | None, hook_id: str, body: Any
+    ) -> dict[str, Any]:
         hook = self.get(state, hook_id)
         with state.lock:
             ev = self._event_fields(state, hook, body, None)
             now = iso(self.backend.kernel.clock.now())
             creator = profile.name if profile else "sandbox admin"
-            ev = {"Id": state.next_id(), **ev, "LastModified": now, "ModifiedBy": creator,
-                  "DateCreated": now, "CreatedBy": creator}  # fmt: skip
+            ev = {
+                "Id": state.next_id(),
+                **ev,
+                "LastModified": now,
+                "ModifiedBy": creator,
+                "DateCreated": now,
+                "CreatedBy": creator,
+            }
             hook["Events"][ev["Id"]] = ev
         return {k: v for k, v in ev.items() if k not in ("LastModified", "ModifiedBy")}
 
@@ -230,8 +264,9 @@ class Webhooks:
             raise NotFound("Requested object not found")
         return ev
 
-    def update_event(self, state: CaspioState, profile: Profile, hook_id: str, event_id: str,
-                     body: Any) -> dict[str, Any]:  # fmt: skip
+    def update_event(
+        self, state: CaspioState, profile: Profile, hook_id: str, event_id: str, body: Any
+    ) -> dict[str, Any]:
         hook = self.get(state, hook_id)
         ev = self.event(state, hook_id, event_id)
         with state.lock:
@@ -247,9 +282,15 @@ class Webhooks:
                 raise NotFound("Requested object not found")
 
     # delivery -----------------------------------------------------------------------------------
-    def fire(self, tenant: str, state: CaspioState, table: Table, etype: str,
-             changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
-             source: str = "RESTAPIs") -> int:  # fmt: skip
+    def fire(
+        self,
+        tenant: str,
+        state: CaspioState,
+        table: Table,
+        etype: str,
+        changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
+        source: str = "RESTAPIs",
+    ) -> int:
         """One message per changed record per matching event ([I] §8.2), to every URL."""
         sent = 0
         kernel = self.backend.kernel

@@ -26,7 +26,9 @@ def _fake(rows: int) -> tuple[Any, str]:
     app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True))
     backend = app.state.backend
     state = backend.state()
-    add_patients(backend, state, backend.synthetic_for("default").for_("bench"), rows - 20, fire=False)
+    add_patients(
+        backend, state, backend.synthetic_for("default").for_("bench"), rows - 20, fire=False
+    )
     profile = state.profiles["Keragon demo"]
     return app, backend.issue_token("default", profile)["access_token"]
 
@@ -59,7 +61,9 @@ def get_1000(ctx: BenchContext) -> list[Measure]:
     headers = {"Authorization": f"Bearer {token}"}
 
     def get(client: httpx.AsyncClient, _i: int):  # type: ignore[no-untyped-def]
-        return client.get("/integrations/rest/v3/tables/Patients/records", params=params, headers=headers)
+        return client.get(
+            "/integrations/rest/v3/tables/Patients/records", params=params, headers=headers
+        )
 
     fake_s = run_async(time_requests(app, get, n))
     bare_s = run_async(time_requests(bare, get, n))

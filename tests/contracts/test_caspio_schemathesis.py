@@ -66,17 +66,38 @@ def test_caspio_contract(case: schemathesis.Case) -> None:
         ("GET", "/integrations/rest/v3/tables", {}, 200),
         ("GET", "/integrations/rest/v3/tables/{tableName}", {}, 200),
         ("GET", "/integrations/rest/v3/tables/{tableName}/fields", {}, 200),
-        ("GET", "/integrations/rest/v3/tables/{tableName}/records",
-         {"query": {"q.where": "Visits > 2", "q.getPaginationInfo": True, "q.pageSize": 5}}, 200),
-        ("POST", "/integrations/rest/v3/tables/{tableName}/records",
-         {"query": {"response": "rows"}, "body": {"FirstName": "Ann"}}, 201),
-        ("PUT", "/integrations/rest/v3/tables/{tableName}/records",
-         {"query": {"q.where": "FirstName = 'Ann'", "response": "rows"}, "body": {"Visits": 1}}, 200),
-        ("DELETE", "/integrations/rest/v3/tables/{tableName}/records", {"query": {"q.where": "PK_ID = 3"}}, 200),
-        ("POST", "/integrations/rest/v3/outgoingWebhooks",
-         {"body": {"Name": "c1", "OutgoingUrls": ["https://hooks.example.com/c1"]}}, 201),
+        (
+            "GET",
+            "/integrations/rest/v3/tables/{tableName}/records",
+            {"query": {"q.where": "Visits > 2", "q.getPaginationInfo": True, "q.pageSize": 5}},
+            200,
+        ),
+        (
+            "POST",
+            "/integrations/rest/v3/tables/{tableName}/records",
+            {"query": {"response": "rows"}, "body": {"FirstName": "Ann"}},
+            201,
+        ),
+        (
+            "PUT",
+            "/integrations/rest/v3/tables/{tableName}/records",
+            {"query": {"q.where": "FirstName = 'Ann'", "response": "rows"}, "body": {"Visits": 1}},
+            200,
+        ),
+        (
+            "DELETE",
+            "/integrations/rest/v3/tables/{tableName}/records",
+            {"query": {"q.where": "PK_ID = 3"}},
+            200,
+        ),
+        (
+            "POST",
+            "/integrations/rest/v3/outgoingWebhooks",
+            {"body": {"Name": "c1", "OutgoingUrls": ["https://hooks.example.com/c1"]}},
+            201,
+        ),
     ],
-)  # fmt: skip
+)
 def test_success_answers_conform(method: str, path: str, kwargs: dict, status: int) -> None:
     """Valid answers the random cases rarely reach, checked against the spec the same way."""
     body = kwargs.get("body")
@@ -98,8 +119,11 @@ def test_success_answers_conform(method: str, path: str, kwargs: dict, status: i
 
 def test_token_answer_conforms() -> None:
     case = schema["/oauth/token"]["POST"].Case(
-        body={"grant_type": "client_credentials", "client_id": CREDS["client_id"],
-              "client_secret": CREDS["client_secret"]},  # fmt: skip
+        body={
+            "grant_type": "client_credentials",
+            "client_id": CREDS["client_id"],
+            "client_secret": CREDS["client_secret"],
+        },
         media_type="application/x-www-form-urlencoded",
     )
     assert case.call_and_validate(base_url=BASE, checks=CHECKS).status_code == 200

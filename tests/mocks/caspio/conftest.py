@@ -44,8 +44,12 @@ class CaspioEnv:
         self.token = self.get_token()["access_token"]
 
     def get_token(self, **form: Any) -> dict[str, Any]:
-        data = {"grant_type": "client_credentials", "client_id": self.creds["client_id"],
-                "client_secret": self.creds["client_secret"], **form}  # fmt: skip
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.creds["client_id"],
+            "client_secret": self.creds["client_secret"],
+            **form,
+        }
         response = self.client.post("/oauth/token", data=data)
         assert response.status_code == 200, response.text
         return response.json()

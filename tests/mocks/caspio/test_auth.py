@@ -1,4 +1,5 @@
-"""OAuth client credentials, refresh, expiry, profiles and their permissions ([C] caspio.md §2, §10)."""
+"""OAuth client credentials, refresh, expiry, profiles and their permissions
+([C] caspio.md §2, §10)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ def test_token_with_basic_header(env: CaspioEnv) -> None:
 def test_bad_client_secret_is_refused(env: CaspioEnv) -> None:
     r = env.client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": env.creds["client_id"],
-              "client_secret": "sbx_wrong"},  # fmt: skip
+        data={
+            "grant_type": "client_credentials",
+            "client_id": env.creds["client_id"],
+            "client_secret": "sbx_wrong",
+        },
     )
     assert r.status_code == 400 and r.json() == {"error": "invalid_client"}
 
@@ -57,7 +61,8 @@ def test_token_expires_on_the_virtual_clock(env: CaspioEnv) -> None:
 def test_old_tokens_stay_valid_and_refresh_issues_a_new_pair(env: CaspioEnv) -> None:
     first = env.get_token()
     r = env.client.post(
-        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
     )
     assert r.status_code == 200
     second = r.json()
@@ -65,7 +70,8 @@ def test_old_tokens_stay_valid_and_refresh_issues_a_new_pair(env: CaspioEnv) -> 
     assert env.call("GET", "/tables", token=first["access_token"]).status_code == 200
     assert env.call("GET", "/tables", token=second["access_token"]).status_code == 200
     again = env.client.post(
-        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
     )
     assert again.status_code == 400
 
@@ -85,7 +91,10 @@ def test_deleting_a_profile_invalidates_its_tokens(env: CaspioEnv) -> None:
     assert env.call("GET", "/tables").status_code == 401
     r = env.client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", **{k: env.creds[k] for k in ("client_id", "client_secret")}},
+        data={
+            "grant_type": "client_credentials",
+            **{k: env.creds[k] for k in ("client_id", "client_secret")},
+        },
     )
     assert r.status_code == 400
 
@@ -96,8 +105,11 @@ def test_new_profile_and_permissions(env: CaspioEnv) -> None:
     assert names == ["Keragon demo", "Reader"]
     r = env.client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": p["client_id"],
-              "client_secret": p["client_secret"]},  # fmt: skip
+        data={
+            "grant_type": "client_credentials",
+            "client_id": p["client_id"],
+            "client_secret": p["client_secret"],
+        },
     )
     token = r.json()["access_token"]
     assert env.call("GET", "/tables", token=token).status_code == 200
@@ -112,8 +124,11 @@ def test_disabled_profile_gets_profile_disabled(env: CaspioEnv) -> None:
     env.admin("PATCH", "/profiles/Keragon demo", json={"enabled": False})
     r = env.client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": env.creds["client_id"],
-              "client_secret": env.creds["client_secret"]},  # fmt: skip
+        data={
+            "grant_type": "client_credentials",
+            "client_id": env.creds["client_id"],
+            "client_secret": env.creds["client_secret"],
+        },
     )
     assert r.status_code == 400 and r.json()["Code"] == "ProfileDisabled"
 

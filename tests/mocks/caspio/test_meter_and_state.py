@@ -29,7 +29,9 @@ def test_over_allowance_error_mode_answers_the_observed_body(env: CaspioEnv) -> 
     env.admin("POST", "/meter", json={"allowance": used, "over_quota": "error"})
     r = env.call("GET", "/tables")
     assert r.status_code == 400
-    assert r.json() == [{"message": "You have exceeded your API call rate limits.", "name": "api-calls-rate"}]
+    assert r.json() == [
+        {"message": "You have exceeded your API call rate limits.", "name": "api-calls-rate"}
+    ]
 
 
 def test_reset_restores_meter_data_and_profiles(env: CaspioEnv) -> None:
@@ -39,7 +41,10 @@ def test_reset_restores_meter_data_and_profiles(env: CaspioEnv) -> None:
     assert env.admin("GET", "/meter")["used"] == 0
     assert [p["name"] for p in env.admin("GET", "/profiles")["items"]] == ["Keragon demo"]
     token = env.get_token()["access_token"]
-    assert len(env.records(**{"q.limit": 1000}) if (env.__setattr__("token", token) or True) else []) == 20
+    assert (
+        len(env.records(**{"q.limit": 1000}) if (env.__setattr__("token", token) or True) else [])
+        == 20
+    )
 
 
 def test_seed_is_deterministic() -> None:
@@ -62,7 +67,9 @@ def test_export_import_round_trip(env: CaspioEnv) -> None:
 
 def test_state_survives_restart_with_data_dir(tmp_path: Path) -> None:
     first = CaspioEnv(data_dir=tmp_path)
-    first.call("POST", "/tables", json={"Name": "Notes", "Fields": [{"Name": "Body", "Type": "TEXT"}]})
+    first.call(
+        "POST", "/tables", json={"Name": "Notes", "Fields": [{"Name": "Body", "Type": "TEXT"}]}
+    )
     first.call("POST", "/tables/Notes/records", json={"Body": "hello"})
     token = first.token
     first.kernel.save()

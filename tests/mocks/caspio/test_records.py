@@ -7,7 +7,7 @@ import pytest
 from .conftest import CaspioEnv
 
 
-def get(env: CaspioEnv, **params: object):  # noqa: ANN201
+def get(env: CaspioEnv, **params: object):
     return env.call("GET", "/tables/Patients/records", params=params)
 
 
@@ -20,9 +20,16 @@ def test_default_limit_and_pk_id_order(env: CaspioEnv) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"q.limit": 0}, {"q.limit": 1001}, {"q.limit": "x"}, {"q.pageSize": 4}, {"q.pageSize": 1001},
-     {"q.sort": "Name"}, {"q.getPaginationInfo": "maybe"}],
-)  # fmt: skip
+    [
+        {"q.limit": 0},
+        {"q.limit": 1001},
+        {"q.limit": "x"},
+        {"q.pageSize": 4},
+        {"q.pageSize": 1001},
+        {"q.sort": "Name"},
+        {"q.getPaginationInfo": "maybe"},
+    ],
+)
 def test_bad_query_parameters(env: CaspioEnv, params: dict) -> None:
     r = get(env, **params)
     assert r.status_code == 400 and r.json()["Code"] == "IncorrectQueryParameter"
@@ -38,35 +45,59 @@ def test_limit_one_works_and_paging_ignores_limit(env: CaspioEnv) -> None:
 
 
 def test_select_where_order_and_unprefixed_names(env: CaspioEnv) -> None:
-    rows = env.records(**{"select": "PK_ID, Visits", "where": "Visits >= 10", "orderBy": "Visits DESC, PK_ID"})
+    rows = env.records(
+        **{"select": "PK_ID, Visits", "where": "Visits >= 10", "orderBy": "Visits DESC, PK_ID"}
+    )
     assert rows and all(set(r) == {"PK_ID", "Visits"} and r["Visits"] >= 10 for r in rows)
     assert [r["Visits"] for r in rows] == sorted((r["Visits"] for r in rows), reverse=True)
 
 
 def test_group_by_with_aggregates(env: CaspioEnv) -> None:
-    rows = env.records(**{"q.select": "Active, COUNT(*) AS n, MAX(Visits) AS top",
-                          "q.groupBy": "Active", "q.orderBy": "Active"})  # fmt: skip
+    rows = env.records(
+        **{
+            "q.select": "Active, COUNT(*) AS n, MAX(Visits) AS top",
+            "q.groupBy": "Active",
+            "q.orderBy": "Active",
+        }
+    )
     assert [r["Active"] for r in rows] == [False, True]
     assert sum(r["n"] for r in rows) == 20
 
 
 def test_value_formats(env: CaspioEnv) -> None:
-    r = env.call("POST", "/tables/Patients/records", params={"response": "rows"},
-                 json={"FirstName": "O'Brien", "DOB": "2001-05-06", "Active": True, "Visits": 2,
-                       "Balance": 10})  # fmt: skip
+    r = env.call(
+        "POST",
+        "/tables/Patients/records",
+        params={"response": "rows"},
+        json={
+            "FirstName": "O'Brien",
+            "DOB": "2001-05-06",
+            "Active": True,
+            "Visits": 2,
+            "Balance": 10,
+        },
+    )
     row = r.json()["Result"][0]
     assert r.status_code == 201
     assert row["DOB"] == "2001-05-06T00:00:00" and row["Active"] is True and row["Balance"] == 10
     assert row["Created"] == "2026-01-01T12:00:00" and row["Patient_ID"] == row["PK_ID"]
-    found = env.records(**{"q.where": "FirstName = 'o''brien' AND DOB >= '2001-01-01' AND Active = 1"})
+    found = env.records(
+        **{"q.where": "FirstName = 'o''brien' AND DOB >= '2001-01-01' AND Active = 1"}
+    )
     assert [x["PK_ID"] for x in found] == [row["PK_ID"]]
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"Visits": 1.5}, {"Visits": "3"}, {"Active": "yes"}, {"DOB": "not a date"}, {"Balance": True},
-     {"FirstName": "x" * 256}],
-)  # fmt: skip
+    [
+        {"Visits": 1.5},
+        {"Visits": "3"},
+        {"Active": "yes"},
+        {"DOB": "not a date"},
+        {"Balance": True},
+        {"FirstName": "x" * 256},
+    ],
+)
 def test_type_mismatch_is_refused(env: CaspioEnv, body: dict) -> None:
     r = env.call("POST", "/tables/Patients/records", json=body)
     assert r.status_code == 400 and "doesn't match the data type" in r.json()["Message"]
@@ -92,14 +123,22 @@ def test_post_refusals(env: CaspioEnv) -> None:
 
 
 def test_put_updates_all_matching(env: CaspioEnv) -> None:
-    r = env.call("PUT", "/tables/Patients/records", params={"q.where": "Active = 0", "response": "rows"},
-                 json={"Intake_Status": "Archived"})  # fmt: skip
+    r = env.call(
+        "PUT",
+        "/tables/Patients/records",
+        params={"q.where": "Active = 0", "response": "rows"},
+        json={"Intake_Status": "Archived"},
+    )
     body = r.json()
     assert r.status_code == 200 and body["RecordsAffected"] == len(body["Result"]) > 0
     assert all(x["Intake_Status"] == "Archived" for x in body["Result"])
-    plain = env.call("PUT", "/tables/Patients/records", params={"where": "PK_ID = 1"}, json={"Visits": 0})
+    plain = env.call(
+        "PUT", "/tables/Patients/records", params={"where": "PK_ID = 1"}, json={"Visits": 0}
+    )
     assert plain.json() == {"RecordsAffected": 1, "Result": []}
-    none = env.call("PUT", "/tables/Patients/records", params={"q.where": "PK_ID = 999"}, json={"Visits": 1})
+    none = env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID = 999"}, json={"Visits": 1}
+    )
     assert none.status_code == 200 and none.json()["RecordsAffected"] == 0
 
 
@@ -121,11 +160,13 @@ def test_delete_all_matching(env: CaspioEnv) -> None:
 
 @pytest.mark.parametrize(
     ("where", "message"),
-    [("Nope = 1", "Invalid column name 'Nope'."),
-     ("Visits = ", "Incorrect syntax"),
-     ("COUNT(*) > 1", "aggregate"),
-     ("Visits = 1; DROP TABLE Patients", "Only one clause")],
-)  # fmt: skip
+    [
+        ("Nope = 1", "Invalid column name 'Nope'."),
+        ("Visits = ", "Incorrect syntax"),
+        ("COUNT(*) > 1", "aggregate"),
+        ("Visits = 1; DROP TABLE Patients", "Only one clause"),
+    ],
+)
 def test_sql_errors(env: CaspioEnv, where: str, message: str) -> None:
     r = get(env, **{"q.where": where})
     assert r.status_code == 400 and r.json()["Code"] == "SqlServerError"
@@ -134,11 +175,15 @@ def test_sql_errors(env: CaspioEnv, where: str, message: str) -> None:
 
 def test_password_fields_are_skipped_and_unqueryable(env: CaspioEnv) -> None:
     env.call("POST", "/tables/Patients/fields", json={"Name": "Pw", "Type": "PASSWORD"})
-    r = env.call("POST", "/tables/Patients/records", params={"response": "rows"}, json={"Pw": "s3cret"})
+    r = env.call(
+        "POST", "/tables/Patients/records", params={"response": "rows"}, json={"Pw": "s3cret"}
+    )
     assert "Pw" not in r.json()["Result"][0]
     assert get(env, **{"q.where": "Pw = 's3cret'"}).json()["Code"] == "SqlServerError"
     assert get(env, **{"q.select": "Pw"}).status_code == 400
-    upd = env.call("PUT", "/tables/Patients/records", params={"q.where": "PK_ID=1"}, json={"Pw": "x"})
+    upd = env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID=1"}, json={"Pw": "x"}
+    )
     assert upd.status_code == 400
 
 

@@ -49,7 +49,7 @@ HOSTILE = [
     "Visits = CAST('1' AS INT)",
     "Visits = 1 ORDER BY 1",
     "Visits = 1) OR (1=1",
-    "\"Visits\" = 1",
+    '"Visits" = 1',
     "Visits = 0x01",
     "randomblob(10) IS NOT NULL",
     "WAITFOR DELAY '0:0:5'",
@@ -62,11 +62,55 @@ HOSTILE = [
     "   ",
 ]
 FRAGMENTS = [
-    "Visits", "PK_ID", "FirstName", "Active", "Notes", "sqlite_master", "Appointments", "=", "<>",
-    "<", ">=", " AND ", " OR ", " NOT ", "(", ")", ";", "--", "/*", "*/", "'", "''", "N'", "1", "0",
-    "'a'", "NULL", " IS ", " LIKE ", " IN ", " BETWEEN ", ",", "SELECT", "FROM", "DROP", "ATTACH",
-    "PRAGMA", "\u2018", "\u2019", "\u02bc", "\uff07", "[", "]", "\"", "GETDATE()", "*", "%", "\x00",
-]  # fmt: skip
+    "Visits",
+    "PK_ID",
+    "FirstName",
+    "Active",
+    "Notes",
+    "sqlite_master",
+    "Appointments",
+    "=",
+    "<>",
+    "<",
+    ">=",
+    " AND ",
+    " OR ",
+    " NOT ",
+    "(",
+    ")",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "'",
+    "''",
+    "N'",
+    "1",
+    "0",
+    "'a'",
+    "NULL",
+    " IS ",
+    " LIKE ",
+    " IN ",
+    " BETWEEN ",
+    ",",
+    "SELECT",
+    "FROM",
+    "DROP",
+    "ATTACH",
+    "PRAGMA",
+    "\u2018",
+    "\u2019",
+    "\u02bc",
+    "\uff07",
+    "[",
+    "]",
+    '"',
+    "GETDATE()",
+    "*",
+    "%",
+    "\x00",
+]
 hostile_text = st.one_of(
     st.sampled_from(HOSTILE),
     st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12).map(" ".join),
@@ -81,10 +125,21 @@ ENV: CaspioEnv | None = None
 def shared() -> Any:
     global ENV
     ENV = CaspioEnv()
-    ENV.admin("POST", "/seed", json={"synthetic": {"patients": 5}}, headers={"X-Sandbox-Tenant": "other"})
-    fields = [{"Name": n, "Type": t} for n, t in
-              [("FirstName", "STRING"), ("Visits", "INTEGER"), ("Active", "YES/NO"), ("Notes", "TEXT")]]  # fmt: skip
-    assert ENV.call("POST", "/tables", json={"Name": "Scratch", "Fields": fields}).status_code == 201
+    ENV.admin(
+        "POST", "/seed", json={"synthetic": {"patients": 5}}, headers={"X-Sandbox-Tenant": "other"}
+    )
+    fields = [
+        {"Name": n, "Type": t}
+        for n, t in [
+            ("FirstName", "STRING"),
+            ("Visits", "INTEGER"),
+            ("Active", "YES/NO"),
+            ("Notes", "TEXT"),
+        ]
+    ]
+    assert (
+        ENV.call("POST", "/tables", json={"Name": "Scratch", "Fields": fields}).status_code == 201
+    )
     refill_scratch(ENV)
     yield ENV
     ENV.close()
@@ -104,7 +159,9 @@ def snapshot(env: CaspioEnv) -> Any:
     out = {}
     for tenant in ("default", "other"):
         state = env.backend.state(tenant)
-        schema = state.db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        schema = state.db.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+        ).fetchall()
         dbs = state.db.execute("PRAGMA database_list").fetchall()
         tables = env.backend.dump_state(state)["tables"]
         tables.pop("Scratch", None)
@@ -131,8 +188,9 @@ def test_hostile_clauses_are_answered_or_refused_and_change_nothing(
         # writes with the same text touch exactly the rows a GET selects, in the scratch table
         sel = env.call("GET", "/tables/Scratch/records", params={"q.where": text, "q.limit": 1000})
         for method in ("PUT", "DELETE"):
-            w = env.call(method, "/tables/Scratch/records", params={"q.where": text},
-                         json={"Notes": "x"})  # fmt: skip
+            w = env.call(
+                method, "/tables/Scratch/records", params={"q.where": text}, json={"Notes": "x"}
+            )
             if not text.strip():  # q.where is required for writes
                 assert w.status_code == 400
                 continue
@@ -171,9 +229,17 @@ def test_each_hostile_example(shared: CaspioEnv, text: str) -> None:
 # reference evaluation ---------------------------------------------------------------------------
 REF_ROWS: list[dict[str, Any]] = [
     {"A": a, "B": b, "C": c}
-    for a, b, c in [(1, "ab", True), (2, "Ab", False), (None, "b", True), (3, None, None),
-                    (-1, "aab", False), (0, "", True), (2, "ba", None), (5, "B", False)]
-]  # fmt: skip
+    for a, b, c in [
+        (1, "ab", True),
+        (2, "Ab", False),
+        (None, "b", True),
+        (3, None, None),
+        (-1, "aab", False),
+        (0, "", True),
+        (2, "ba", None),
+        (5, "B", False),
+    ]
+]
 
 Pred = Callable[[dict[str, Any]], bool | None]
 Leaf = tuple[str, Pred]
@@ -236,7 +302,9 @@ def leaf(draw: st.DrawFn) -> Leaf:
         return f"A IN ({', '.join(map(str, vals))})", pred
     if kind == "between":
         lo, hi = sorted([draw(ints), draw(ints)])
-        return f"A BETWEEN {lo} AND {hi}", lambda r, lo=lo, hi=hi: _and(_cmp(">=", r["A"], lo), _cmp("<=", r["A"], hi))
+        return f"A BETWEEN {lo} AND {hi}", lambda r, lo=lo, hi=hi: _and(
+            _cmp(">=", r["A"], lo), _cmp("<=", r["A"], hi)
+        )
     pattern = draw(st.text(alphabet="ab%_", min_size=1, max_size=4))
     return f"B LIKE '{pattern}'", lambda r, p=pattern: _like(r["B"], p)
 
@@ -254,8 +322,11 @@ def combine(children: st.SearchStrategy[Leaf]) -> st.SearchStrategy[Leaf]:
 @pytest.fixture(scope="module")
 def ref_env() -> Any:
     env = CaspioEnv()
-    fields = [{"Name": "A", "Type": "INTEGER"}, {"Name": "B", "Type": "STRING"},
-              {"Name": "C", "Type": "YES/NO"}]  # fmt: skip
+    fields = [
+        {"Name": "A", "Type": "INTEGER"},
+        {"Name": "B", "Type": "STRING"},
+        {"Name": "C", "Type": "YES/NO"},
+    ]
     assert env.call("POST", "/tables", json={"Name": "Ref", "Fields": fields}).status_code == 201
     for row in REF_ROWS:
         assert env.call("POST", "/tables/Ref/records", json=row).status_code == 201

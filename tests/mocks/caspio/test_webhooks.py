@@ -33,18 +33,25 @@ def test_validation_rules(env: CaspioEnv) -> None:
     for body in cases:
         r = env.call("POST", "/outgoingWebhooks", json=body)
         assert r.status_code == 400 and r.json()["Code"] == "IncorrectBodyParameter", body
-    ok = env.call("POST", "/outgoingWebhooks",
-                  json={"Name": "Keragon demo - Intake", "OutgoingUrls": ["https://hooks.example.com/b"]})  # fmt: skip
+    ok = env.call(
+        "POST",
+        "/outgoingWebhooks",
+        json={"Name": "Keragon demo - Intake", "OutgoingUrls": ["https://hooks.example.com/b"]},
+    )
     assert ok.status_code == 201
 
 
 def test_event_rules(env: CaspioEnv) -> None:
     hook = env.webhook([INSERT])
     path = f"/outgoingWebhooks/{hook['Id']}/events"
-    bad = [INSERT, {"EventType": "table.recordWhatever", "ObjectName": "Patients"},
-           {"EventType": "table.recordInsert", "ObjectName": "Nope"},
-           {**INSERT, "ObjectFields": ["Visits"]}, {**UPDATE, "ObjectFields": ["Nope"]},
-           {**UPDATE, "EventSources": ["Email"]}]  # fmt: skip
+    bad = [
+        INSERT,
+        {"EventType": "table.recordWhatever", "ObjectName": "Patients"},
+        {"EventType": "table.recordInsert", "ObjectName": "Nope"},
+        {**INSERT, "ObjectFields": ["Visits"]},
+        {**UPDATE, "ObjectFields": ["Nope"]},
+        {**UPDATE, "EventSources": ["Email"]},
+    ]
     for body in bad:
         assert env.call("POST", path, json=body).status_code == 400, body
     a = env.call("POST", path, json={**UPDATE, "ObjectFields": ["Visits"]})
@@ -52,7 +59,11 @@ def test_event_rules(env: CaspioEnv) -> None:
     assert a.status_code == b.status_code == 201
     assert env.call("POST", path, json={**UPDATE, "ObjectFields": ["visits"]}).status_code == 400
     events = env.call("GET", path).json()
-    assert [e["Type"] for e in events] == ["table.recordInsert", "table.recordUpdate", "table.recordUpdate"]
+    assert [e["Type"] for e in events] == [
+        "table.recordInsert",
+        "table.recordUpdate",
+        "table.recordUpdate",
+    ]
     ev = env.call("GET", f"{path}/{a.json()['Id']}").json()
     assert ev["ObjectFields"] == ["Visits"] and ev["Status"] == "Active"
     assert env.call("DELETE", f"{path}/{a.json()['Id']}").status_code == 204
@@ -64,8 +75,17 @@ def test_insert_message_shape(env: CaspioEnv) -> None:
     env.call("POST", "/tables/Patients/records", json={"FirstName": "Ann", "Active": True})
     env.settle()
     (msg,) = env.received
-    assert set(msg) == {"eventId", "messageId", "webhookId", "accountId", "secret", "eventDate",
-                        "eventType", "objectName", "data"}  # fmt: skip
+    assert set(msg) == {
+        "eventId",
+        "messageId",
+        "webhookId",
+        "accountId",
+        "secret",
+        "eventDate",
+        "eventType",
+        "objectName",
+        "data",
+    }
     assert msg["webhookId"] == hook["Id"] and msg["secret"] == hook["Secret"]
     assert msg["eventType"] == "table.recordInsert" and msg["objectName"] == "Patients"
     assert msg["eventDate"] == "2026-01-01T12:00:00" and len(msg["messageId"]) == 36
@@ -77,7 +97,9 @@ def test_update_fires_only_on_a_changed_watched_value(env: CaspioEnv) -> None:
     where = {"q.where": "PK_ID = 1"}
     visits = env.records(**where)[0]["Visits"]
     env.call("PUT", "/tables/Patients/records", params=where, json={"Visits": visits})  # same value
-    env.call("PUT", "/tables/Patients/records", params=where, json={"Notes": "changed"})  # not watched
+    env.call(
+        "PUT", "/tables/Patients/records", params=where, json={"Notes": "changed"}
+    )  # not watched
     env.call("PUT", "/tables/Patients/records", params=where, json={"Visits": visits + 1})
     env.settle()
     assert [m["data"][0]["Visits"] for m in env.received] == [visits + 1]
@@ -85,12 +107,19 @@ def test_update_fires_only_on_a_changed_watched_value(env: CaspioEnv) -> None:
 
 def test_bulk_update_and_delete_send_one_message_per_record(env: CaspioEnv) -> None:
     env.webhook([UPDATE, DELETE])
-    env.call("PUT", "/tables/Patients/records", params={"q.where": "PK_ID <= 3"}, json={"Notes": "n"})
+    env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID <= 3"}, json={"Notes": "n"}
+    )
     env.call("DELETE", "/tables/Patients/records", params={"q.where": "PK_ID <= 2"})
     env.settle()
     kinds = [(m["eventType"], m["data"][0]["PK_ID"]) for m in env.received]
-    assert kinds == [("table.recordUpdate", 1), ("table.recordUpdate", 2), ("table.recordUpdate", 3),
-                     ("table.recordDelete", 1), ("table.recordDelete", 2)]  # fmt: skip
+    assert kinds == [
+        ("table.recordUpdate", 1),
+        ("table.recordUpdate", 2),
+        ("table.recordUpdate", 3),
+        ("table.recordDelete", 1),
+        ("table.recordDelete", 2),
+    ]
 
 
 def test_event_sources_and_disabled_webhooks(env: CaspioEnv) -> None:
@@ -127,7 +156,9 @@ def test_failed_delivery_is_retried_logged_and_redeliverable(env: CaspioEnv) -> 
 
 def test_webhook_put_and_delete(env: CaspioEnv) -> None:
     hook = env.webhook([INSERT])
-    r = env.call("PUT", f"/outgoingWebhooks/{hook['Id']}", json={"Description": "d", "CallThrottling": 5})
+    r = env.call(
+        "PUT", f"/outgoingWebhooks/{hook['Id']}", json={"Description": "d", "CallThrottling": 5}
+    )
     assert r.status_code == 200 and r.json()["CallThrottling"] == 5
     assert env.call("PUT", f"/outgoingWebhooks/{hook['Id']}", json={}).status_code == 400
     assert env.call("DELETE", f"/outgoingWebhooks/{hook['Id']}").status_code == 204
