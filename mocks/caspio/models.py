@@ -14,6 +14,7 @@ import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from mocks.kernel import Backend, Synthetic
@@ -208,6 +209,43 @@ class CaspioBackend(Backend[CaspioState]):
                     [row[c] for c in cols],
                 )
         return state
+
+    # persistence: one SQLite file per tenant under data_dir, plus the metadata as JSON ---------
+    def save(self, data_dir: Path) -> None:
+        folder = data_dir / self.service
+        folder.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {}
+        for tenant, state in list(self._states.items()):
+            with state.lock:
+                data = self.dump_state(state)
+                for table in data["tables"].values():
+                    table.pop("rows")
+                meta[tenant] = data
+                target = sqlite3.connect(folder / f"{_file_name(tenant)}.sqlite3")
+                try:
+                    state.db.backup(target)
+                finally:
+                    target.close()
+        tmp = data_dir / f"{self.service}.json.tmp"
+        tmp.write_text(json.dumps(meta, default=str))
+        tmp.replace(data_dir / f"{self.service}.json")
+
+    def load(self, data_dir: Path) -> bool:
+        path = data_dir / f"{self.service}.json"
+        if not path.exists():
+            return False
+        for tenant, data in json.loads(path.read_text()).items():
+            tables = data.pop("tables", {})
+            state = self.load_state(tenant, {**data, "tables": {}})
+            for name, t in tables.items():
+                state.tables[name.lower()] = Table(name, t.get("note", ""), list(t["fields"]))
+            source = sqlite3.connect(data_dir / self.service / f"{_file_name(tenant)}.sqlite3")
+            try:
+                source.backup(state.db)
+            finally:
+                source.close()
+            self._install(tenant, state)
+        return True
 
     def seed_state(self, tenant: str, state: CaspioState, body: dict[str, Any]) -> dict[str, Any]:
         from .seed import seed_body
@@ -733,6 +771,15 @@ class CaspioBackend(Backend[CaspioState]):
             raise NoPrivileges("Not enough privileges to perform requested operation")
         if create and not profile.can_create:
             raise NoPrivileges("Not enough privileges to perform requested operation")
+
+
+def _file_name(tenant: str) -> str:
+    """A tenant name as a safe file name (tenants come from a header)."""
+    return (
+        re.sub(r"[^A-Za-z0-9_-]", "_", tenant)[:64]
+        + "-"
+        + uuid.uuid5(uuid.NAMESPACE_URL, tenant).hex[:8]
+    )
 
 
 DATE_RE = re.compile(

@@ -74,6 +74,7 @@ def test_state_survives_restart_with_data_dir(tmp_path: Path) -> None:
     token = first.token
     first.kernel.save()
     first.close()
+    assert list((tmp_path / "caspio").glob("*.sqlite3"))  # a real SQLite file per tenant
     second = CaspioEnv(data_dir=tmp_path)
     try:
         assert second.records("Notes", **{}) == [{"PK_ID": 1, "Body": "hello"}]
