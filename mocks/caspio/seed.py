@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 DEMO_PROFILE = "Keragon demo"
 PATIENT_FIELDS: list[dict[str, Any]] = [
     {"Name": "Patient_ID", "Type": "AUTONUMBER", "Unique": True, "Label": "Patient ID"},
+    {"Name": "Name", "Type": "STRING", "Label": "Full name"},
     {"Name": "FirstName", "Type": "STRING", "Label": "First name"},
     {"Name": "LastName", "Type": "STRING", "Label": "Last name"},
     {"Name": "Email", "Type": "STRING", "Label": "Email"},
@@ -66,6 +67,7 @@ def patient_row(syn: Synthetic) -> dict[str, Any]:
     p = syn.person()
     rnd = syn.random
     return {
+        "Name": p["name"],
         "FirstName": p["first_name"],
         "LastName": p["last_name"],
         "Email": p["email"],
