@@ -1,16 +1,29 @@
-"""The Caspio fake as a FastAPI app."""
+"""The Caspio fake as a FastAPI app: the Integration URL's ``/oauth/token`` and
+``/integrations/rest/v3/...`` (and ``/rest/v2/...``), plus the sandbox admin additions."""
 
 from __future__ import annotations
 
 from typing import Unpack
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from mocks.kernel import FakeOptions, Kernel, build_fake_app
 
+from .admin import build_admin_router
+from .errors import CaspioError
 from .models import CaspioBackend
+from .responses import build_router
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     kernel = Kernel("caspio", **options)
-    return build_fake_app(kernel, CaspioBackend(kernel), [], title="Caspio")
+    backend = CaspioBackend(kernel)
+    app = build_fake_app(kernel, backend, [build_router(backend)], title="Caspio")
+    app.include_router(build_admin_router(backend))
+
+    @app.exception_handler(CaspioError)
+    async def caspio_error(request: Request, exc: CaspioError) -> Response:
+        return exc.response(str(request.url))
+
+    return app

@@ -1,0 +1,371 @@
+"""Outgoing webhooks: the v3 management rules ([C] caspio.md §8.1) and the messages Caspio
+POSTs ([C] §8.2), sent through the kernel's WebhookSender (log, attempts, redelivery)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mocks.kernel.core import correlation_id
+
+from .errors import BadBody, NotFound
+
+if TYPE_CHECKING:
+    from .models import CaspioBackend, CaspioState, Profile, Table
+
+from .models import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, iso
+
+WEBHOOK_KEYS = (
+    "Id",
+    "Status",
+    "Name",
+    "Description",
+    "OutgoingUrls",
+    "CallThrottling",
+    "LastModified",
+    "ModifiedBy",
+    "DateCreated",
+    "CreatedBy",
+)
+EVENT_KEYS = (
+    "Id",
+    "Type",
+    "Status",
+    "ObjectName",
+    "ObjectId",
+    "ObjectFields",
+    "EventSources",
+    "CustomPayloadFields",
+    "CustomPayloadTemplate",
+    "LastModified",
+    "ModifiedBy",
+    "DateCreated",
+    "CreatedBy",
+)
+
+
+class Webhooks:
+    def __init__(self, backend: CaspioBackend) -> None:
+        self.backend = backend
+
+    # validation ------------------------------------------------------------------------------
+    def _urls(self, state: CaspioState, urls: Any, own: str | None) -> list[str]:
+        """[C] §8.1 OutgoingUrls: required, unique across webhooks, HTTPS (sandbox exception:
+        http:// on loopback, DESIGN.md); more than one only with multicast ([?] the fake's
+        plan has multicast)."""
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise BadBody("OutgoingUrls is required and must be an array of URLs.")
+        for url in urls:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            loopback = host in ("127.0.0.1", "localhost", "::1") or host in LOOPBACK
+            if not parts.netloc or not (
+                parts.scheme == "https" or (parts.scheme == "http" and loopback)
+            ):
+                raise BadBody(f"Outgoing URL '{url}' must use HTTPS.")
+            for hook in state.webhooks.values():
+                if hook["Id"] != own and url in hook["OutgoingUrls"]:
+                    raise BadBody("Webhook with this URL already exists.")  # [O] §6.3 400
+        return list(dict.fromkeys(urls))
+
+    def _name(self, state: CaspioState, name: Any, own: str | None) -> str:
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise BadBody("Name is required.")
+        for hook in state.webhooks.values():
+            if hook["Id"] != own and hook["Name"].lower() == name.lower():
+                raise BadBody(f"Webhook with the name '{name}' already exists.")
+        return name
+
+    @staticmethod
+    def _throttling(value: Any) -> int:
+        if value is None:
+            return PLAN_MAX_THROTTLING  # [C] §8.1 default = plan maximum
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 < value <= PLAN_MAX_THROTTLING
+        ):
+            raise BadBody(f"CallThrottling must be between 1 and {PLAN_MAX_THROTTLING}.")
+        return value
+
+    # webhooks --------------------------------------------------------------------------------
+    def create(self, state: CaspioState, profile: Profile | None, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadBody("Required body parameter absent or has incorrect format")
+        with state.lock:
+            name = self._name(state, body.get("Name"), None)
+            urls = self._urls(state, body.get("OutgoingUrls"), None)
+            desc = body.get("Description") or ""
+            if not isinstance(desc, str):
+                raise BadBody("Description must be a string.")
+            now = iso(self.backend.kernel.clock.now())
+            creator = profile.name if profile else "sandbox admin"
+            hook = {
+                "Id": state.next_id(),
+                "Status": "Active",
+                "Name": name,
+                "Description": desc,
+                "OutgoingUrls": urls,
+                "CallThrottling": self._throttling(body.get("CallThrottling")),
+                "Secret": uuid.uuid5(uuid.NAMESPACE_URL, f"{state.account_id}/{state.counter}").hex,
+                "LastModified": now,
+                "ModifiedBy": creator,
+                "DateCreated": now,
+                "CreatedBy": creator,
+                "Profile": profile.name if profile else None,  # who created it (orphans)
+                "ProfileClientId": profile.client_id if profile else None,
+                "Events": {},
+            }
+            state.webhooks[hook["Id"]] = hook
+        out = self.public(hook)
+        out["Secret"] = hook["Secret"]  # [C] §8.3: Secret only in the create response
+        return out
+
+    @staticmethod
+    def public(hook: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+        out = {k: hook[k] for k in WEBHOOK_KEYS}
+        if detail:
+            out.update(
+                Events=len(hook["Events"]),
+                Messages=hook.get("Messages", 0),
+                Calls=hook.get("Calls", 0),
+                Errors=0,
+            )
+        return out
+
+    def get(self, state: CaspioState, hook_id: str) -> dict[str, Any]:
+        hook = state.webhooks.get(hook_id)
+        if hook is None:
+            raise NotFound("Requested object not found")
+        return hook
+
+    def update(
+        self, state: CaspioState, profile: Profile, hook_id: str, body: Any
+    ) -> dict[str, Any]:
+        hook = self.get(state, hook_id)
+        keys = {"Name", "Description", "OutgoingUrls", "CallThrottling", "Enabled"}
+        if not isinstance(body, dict) or not keys & set(body):
+            raise BadBody(
+                "At least one of Name, Description, OutgoingUrls, CallThrottling, Enabled."
+            )
+        with state.lock:
+            changes: dict[str, Any] = {}
+            if "Name" in body:
+                changes["Name"] = self._name(state, body["Name"], hook_id)
+            if "OutgoingUrls" in body:
+                changes["OutgoingUrls"] = self._urls(state, body["OutgoingUrls"], hook_id)
+            if "CallThrottling" in body:
+                changes["CallThrottling"] = self._throttling(body["CallThrottling"])
+            if "Description" in body:
+                if not isinstance(body["Description"], str | None):
+                    raise BadBody("Description must be a string.")
+                changes["Description"] = body["Description"] or ""
+            if "Enabled" in body:
+                if not isinstance(body["Enabled"], bool):
+                    raise BadBody("Enabled must be a boolean.")
+                status = "Active" if body["Enabled"] else "Inactive"
+                changes["Status"] = status
+                for ev in hook["Events"].values():  # [C] §8.1 Enabled switches all its events
+                    ev["Status"] = status
+            hook.update(changes)
+            hook["LastModified"] = iso(self.backend.kernel.clock.now())
+            hook["ModifiedBy"] = profile.name
+        return self.public(hook)
+
+    def delete(self, state: CaspioState, hook_id: str) -> None:
+        with state.lock:
+            if state.webhooks.pop(hook_id, None) is None:
+                raise NotFound("Requested object not found")  # [O] §6.3 404
+
+    def orphans(self, state: CaspioState) -> list[dict[str, Any]]:
+        """Webhooks whose creating profile no longer exists."""
+        return [
+            self.public(h)
+            for h in state.webhooks.values()
+            if h.get("Profile") and h["Profile"] not in state.profiles
+        ]
+
+    # events ------------------------------------------------------------------------------------
+    def _event_fields(
+        self, state: CaspioState, hook: dict[str, Any], body: Any, own: str | None
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadBody("Required body parameter absent or has incorrect format")
+        etype = body.get("EventType")
+        if etype not in EVENT_TYPES:
+            raise BadBody(
+                "EventType must be table.recordInsert, table.recordUpdate or table.recordDelete."
+            )
+        obj = body.get("ObjectName")
+        if not isinstance(obj, str) or obj.lower() not in state.tables:
+            raise BadBody("ObjectName must be the name of a table.")
+        table = state.tables[obj.lower()]
+        lists: dict[str, list[str]] = {}
+        for key in ("ObjectFields", "EventSources", "CustomPayloadFields"):
+            value = body.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BadBody(f"{key} must be an array of strings.")
+            lists[key] = value
+        if lists["ObjectFields"] and etype != "table.recordUpdate":
+            raise BadBody("ObjectFields applies only to table.recordUpdate.")
+        for name in lists["ObjectFields"] + lists["CustomPayloadFields"]:
+            if name.upper() != "PK_ID" and table.field(name) is None:
+                raise BadBody(f"Field '{name}' does not exist in '{table.name}'.")
+        bad = [s for s in lists["EventSources"] if s not in EVENT_SOURCES]
+        if bad:
+            raise BadBody(f"Unknown EventSources: {', '.join(bad)}.")
+        template = body.get("CustomPayloadTemplate")
+        if template is not None and not isinstance(template, str):
+            raise BadBody("CustomPayloadTemplate must be a string.")
+        enabled = body.get("Enabled", True)
+        if not isinstance(enabled, bool):
+            raise BadBody("Enabled must be a boolean.")
+        # [C] §8.1/§P10: per table one insert, one delete, and either one update for all fields
+        # or several for different columns; no two events with the same configuration.
+        fields = sorted(f.lower() for f in lists["ObjectFields"])
+        for ev in hook["Events"].values():
+            if ev["Id"] == own or ev["Type"] != etype or ev["ObjectName"].lower() != obj.lower():
+                continue
+            theirs = sorted(f.lower() for f in ev["ObjectFields"])
+            if etype != "table.recordUpdate" or not fields or not theirs or fields == theirs:
+                raise BadBody("An event with this configuration already exists for this webhook.")
+        return {
+            "Type": etype,
+            "Status": "Active" if enabled else "Inactive",
+            "ObjectName": table.name,
+            "ObjectId": table.name,
+            **lists,
+            "CustomPayloadTemplate": template,
+        }
+
+    def add_event(
+        self, state: CaspioState, profile: Profile | None, hook_id: str, body: Any
+    ) -> dict[str, Any]:
+        hook = self.get(state, hook_id)
+        with state.lock:
+            ev = self._event_fields(state, hook, body, None)
+            now = iso(self.backend.kernel.clock.now())
+            creator = profile.name if profile else "sandbox admin"
+            ev = {
+                "Id": state.next_id(),
+                **ev,
+                "LastModified": now,
+                "ModifiedBy": creator,
+                "DateCreated": now,
+                "CreatedBy": creator,
+            }
+            hook["Events"][ev["Id"]] = ev
+        return {k: v for k, v in ev.items() if k not in ("LastModified", "ModifiedBy")}
+
+    def event(self, state: CaspioState, hook_id: str, event_id: str) -> dict[str, Any]:
+        ev = self.get(state, hook_id)["Events"].get(event_id)
+        if ev is None:
+            raise NotFound("Requested object not found")
+        return ev
+
+    def update_event(
+        self, state: CaspioState, profile: Profile, hook_id: str, event_id: str, body: Any
+    ) -> dict[str, Any]:
+        hook = self.get(state, hook_id)
+        ev = self.event(state, hook_id, event_id)
+        with state.lock:
+            ev.update(self._event_fields(state, hook, body, event_id))
+            ev["LastModified"] = iso(self.backend.kernel.clock.now())
+            ev["ModifiedBy"] = profile.name
+        return dict(ev)
+
+    def delete_event(self, state: CaspioState, hook_id: str, event_id: str) -> None:
+        hook = self.get(state, hook_id)
+        with state.lock:
+            if hook["Events"].pop(event_id, None) is None:
+                raise NotFound("Requested object not found")
+
+    # delivery -----------------------------------------------------------------------------------
+    def fire(
+        self,
+        tenant: str,
+        state: CaspioState,
+        table: Table,
+        etype: str,
+        changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
+        source: str = "RESTAPIs",
+    ) -> int:
+        """One message per changed record per matching event ([I] §8.2), to every URL."""
+        sent = 0
+        kernel = self.backend.kernel
+        for hook in list(state.webhooks.values()):
+            if hook["Status"] != "Active":
+                continue
+            for ev in list(hook["Events"].values()):
+                if ev["Status"] != "Active" or ev["Type"] != etype:
+                    continue
+                if ev["ObjectName"].lower() != table.name.lower():
+                    continue
+                if ev["EventSources"] and source not in ev["EventSources"]:
+                    continue
+                for before, after in changes:
+                    row = after if after is not None else before
+                    assert row is not None
+                    if etype == "table.recordUpdate" and not _changed(
+                        table, before, after, ev["ObjectFields"]
+                    ):
+                        continue  # [C] §8.2: recordUpdate only when a value changes
+                    data = {k: v for k, v in row.items() if not _is_password(table, k)}
+                    if ev["CustomPayloadFields"]:
+                        keep = {f.lower() for f in ev["CustomPayloadFields"]} | {"pk_id"}
+                        data = {k: v for k, v in data.items() if k.lower() in keep}
+                    message = {
+                        "eventId": ev["Id"],
+                        "messageId": str(
+                            uuid.uuid5(
+                                uuid.NAMESPACE_URL, f"{state.account_id}/m/{state.next_id()}"
+                            )
+                        ),
+                        "webhookId": hook["Id"],
+                        "accountId": state.account_id,
+                        "secret": hook["Secret"],
+                        "eventDate": iso(kernel.clock.now()),
+                        "eventType": etype,
+                        "objectName": table.name,
+                        "data": [data],
+                    }
+                    for url in hook["OutgoingUrls"]:
+                        self.backend.count_call(state, 1)  # [O] §7 webhooks share the meter
+                        hook["Messages"] = hook.get("Messages", 0) + 1
+                        hook["Calls"] = hook.get("Calls", 0) + 1
+                        kernel.webhooks.enqueue(
+                            url,
+                            message,
+                            event=etype,
+                            tenant=tenant,
+                            headers={"Content-Type": "application/json"},
+                            correlation_id=correlation_id.get(),
+                            meta={
+                                "webhookId": hook["Id"],
+                                "eventId": ev["Id"],
+                                "CallThrottling": hook["CallThrottling"],
+                            },
+                        )
+                        sent += 1
+        return sent
+
+
+def _is_password(table: Table, name: str) -> bool:
+    f = table.field(name)
+    return f is not None and f["Type"] == "PASSWORD"
+
+
+def _changed(
+    table: Table, before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str]
+) -> bool:
+    if before is None or after is None:
+        return True
+    watch = {f.lower() for f in fields}
+    # automatic TIMESTAMP (OnUpdate) values are not a user's change
+    auto = {f["Name"] for f in table.fields if f["Type"] == "TIMESTAMP"}
+    return any(
+        before.get(k) != v
+        for k, v in after.items()
+        if k not in auto and (not watch or k.lower() in watch)
+    )

@@ -1,0 +1,95 @@
+"""A Caspio fake on a frozen clock, a sync client with a bearer token, and a loopback receiver
+standing in for a webhook target (reached through the kernel's http client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mocks.caspio import create_app
+from mocks.kernel import VirtualClock
+from scenarios.transports import BackgroundLoop, SyncASGITransport
+
+START = "2026-01-01T12:00:00Z"
+HOOK_URL = "http://127.0.0.1:9/hook"
+V3 = "/integrations/rest/v3"
+
+
+class CaspioEnv:
+    def __init__(self, seed: int = 3, **options: Any) -> None:
+        self.clock = VirtualClock(START, frozen=True)
+        self.received: list[dict[str, Any]] = []
+        self.hook_status = 200
+
+        async def hook(request: Request) -> JSONResponse:
+            self.received.append(await request.json())
+            return JSONResponse({"ok": True}, self.hook_status)
+
+        receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
+        self.app = create_app(clock=self.clock, seed=seed, http_client=self.http, **options)
+        self.kernel = self.app.state.kernel
+        self.backend = self.app.state.backend
+        self.loop = BackgroundLoop()
+        transport = SyncASGITransport(httpx.ASGITransport(app=self.app), self.loop)
+        self.client = httpx.Client(transport=transport, base_url="http://127.0.0.1:8402")
+        self.creds = self.backend.credentials_of(self.backend.state())
+        self.token = self.get_token()["access_token"]
+
+    def get_token(self, **form: Any) -> dict[str, Any]:
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.creds["client_id"],
+            "client_secret": self.creds["client_secret"],
+            **form,
+        }
+        response = self.client.post("/oauth/token", data=data)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def call(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}", **kwargs.pop("headers", {})}
+        return self.client.request(method, V3 + path, headers=headers, **kwargs)
+
+    def records(self, table: str = "Patients", **params: Any) -> list[dict[str, Any]]:
+        response = self.call("GET", f"/tables/{table}/records", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["Result"]
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, f"/__sandbox{path}", **kwargs)
+        assert response.status_code < 400, response.text
+        return response.json() if response.content else None
+
+    def settle(self) -> None:
+        self.loop.run(self.kernel.settle())
+
+    def webhook(self, events: list[dict[str, Any]], name: str = "hook") -> dict[str, Any]:
+        r = self.call("POST", "/outgoingWebhooks", json={"Name": name, "OutgoingUrls": [HOOK_URL]})
+        assert r.status_code == 201, r.text
+        hook = r.json()
+        for ev in events:
+            e = self.call("POST", f"/outgoingWebhooks/{hook['Id']}/events", json=ev)
+            assert e.status_code == 201, e.text
+        return hook
+
+    def close(self) -> None:
+        self.client.close()
+        self.loop.run(self.http.aclose())
+        self.loop.close()
+
+
+@pytest.fixture
+def env() -> Iterator[CaspioEnv]:
+    e = CaspioEnv()
+    yield e
+    e.close()

@@ -1,0 +1,194 @@
+"""Records: query parameters, writes, value formats and errors ([C] caspio.md §5, §6, §9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import CaspioEnv
+
+
+def get(env: CaspioEnv, **params: object):
+    return env.call("GET", "/tables/Patients/records", params=params)
+
+
+def test_default_limit_and_pk_id_order(env: CaspioEnv) -> None:
+    env.admin("POST", "/seed", json={"synthetic": {"patients": 130}})
+    rows = env.records()
+    assert len(rows) == 100 and [r["PK_ID"] for r in rows] == list(range(1, 101))
+    assert len(env.records(**{"q.limit": 1000})) == 150
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q.limit": 0},
+        {"q.limit": 1001},
+        {"q.limit": "x"},
+        {"q.pageSize": 4},
+        {"q.pageSize": 1001},
+        {"q.sort": "Name"},
+        {"q.getPaginationInfo": "maybe"},
+    ],
+)
+def test_bad_query_parameters(env: CaspioEnv, params: dict) -> None:
+    r = get(env, **params)
+    assert r.status_code == 400 and r.json()["Code"] == "IncorrectQueryParameter"
+
+
+def test_limit_one_works_and_paging_ignores_limit(env: CaspioEnv) -> None:
+    assert len(env.records(**{"q.limit": 1})) == 1
+    rows = env.records(**{"q.limit": 2, "q.pageNumber": 1})  # default page size 25
+    assert len(rows) == 20
+    page = get(env, **{"q.pageSize": 5, "q.pageNumber": 4, "q.getPaginationInfo": "true"}).json()
+    assert [r["PK_ID"] for r in page["Result"]] == [16, 17, 18, 19, 20]
+    assert page["Pagination"] == {"TotalCount": 20, "PageNumber": 4, "PageSize": 5}
+
+
+def test_select_where_order_and_unprefixed_names(env: CaspioEnv) -> None:
+    rows = env.records(
+        **{"select": "PK_ID, Visits", "where": "Visits >= 10", "orderBy": "Visits DESC, PK_ID"}
+    )
+    assert rows and all(set(r) == {"PK_ID", "Visits"} and r["Visits"] >= 10 for r in rows)
+    assert [r["Visits"] for r in rows] == sorted((r["Visits"] for r in rows), reverse=True)
+
+
+def test_group_by_with_aggregates(env: CaspioEnv) -> None:
+    rows = env.records(
+        **{
+            "q.select": "Active, COUNT(*) AS n, MAX(Visits) AS top",
+            "q.groupBy": "Active",
+            "q.orderBy": "Active",
+        }
+    )
+    assert [r["Active"] for r in rows] == [False, True]
+    assert sum(r["n"] for r in rows) == 20
+
+
+def test_value_formats(env: CaspioEnv) -> None:
+    r = env.call(
+        "POST",
+        "/tables/Patients/records",
+        params={"response": "rows"},
+        json={
+            "FirstName": "O'Brien",
+            "DOB": "2001-05-06",
+            "Active": True,
+            "Visits": 2,
+            "Balance": 10,
+        },
+    )
+    row = r.json()["Result"][0]
+    assert r.status_code == 201
+    assert row["DOB"] == "2001-05-06T00:00:00" and row["Active"] is True and row["Balance"] == 10
+    assert row["Created"] == "2026-01-01T12:00:00" and row["Patient_ID"] == row["PK_ID"]
+    found = env.records(
+        **{"q.where": "FirstName = 'o''brien' AND DOB >= '2001-01-01' AND Active = 1"}
+    )
+    assert [x["PK_ID"] for x in found] == [row["PK_ID"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Visits": 1.5},
+        {"Visits": "3"},
+        {"Active": "yes"},
+        {"DOB": "not a date"},
+        {"Balance": True},
+        {"FirstName": "x" * 256},
+    ],
+)
+def test_type_mismatch_is_refused(env: CaspioEnv, body: dict) -> None:
+    r = env.call("POST", "/tables/Patients/records", json=body)
+    assert r.status_code == 400 and "doesn't match the data type" in r.json()["Message"]
+    assert len(env.records()) == 20
+
+
+def test_post_without_rows_is_empty_201_with_location(env: CaspioEnv) -> None:
+    r = env.call("POST", "/tables/Patients/records", json={"FirstName": "Zed"})
+    assert r.status_code == 201 and r.content == b"" and r.headers["Location"].endswith("/21")
+
+
+def test_post_refusals(env: CaspioEnv) -> None:
+    arr = env.call("POST", "/tables/Patients/records", json=[{"FirstName": "A"}])
+    assert arr.status_code == 400 and arr.json()["Code"] == "IncorrectBodyParameter"
+    unk = env.call("POST", "/tables/Patients/records", json={"Design_Name": "x"})
+    assert unk.status_code == 404 and unk.json()["Code"] == "FieldNotFound"
+    assert "'Design_Name'" in unk.json()["Message"]
+    ro = env.call("POST", "/tables/Patients/records", json={"Patient_ID": 5})
+    assert ro.status_code == 400
+    pk = env.call("POST", "/tables/Patients/records", json={"PK_ID": 5})
+    assert pk.status_code == 400
+    assert len(env.records()) == 20
+
+
+def test_put_updates_all_matching(env: CaspioEnv) -> None:
+    r = env.call(
+        "PUT",
+        "/tables/Patients/records",
+        params={"q.where": "Active = 0", "response": "rows"},
+        json={"Intake_Status": "Archived"},
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["RecordsAffected"] == len(body["Result"]) > 0
+    assert all(x["Intake_Status"] == "Archived" for x in body["Result"])
+    plain = env.call(
+        "PUT", "/tables/Patients/records", params={"where": "PK_ID = 1"}, json={"Visits": 0}
+    )
+    assert plain.json() == {"RecordsAffected": 1, "Result": []}
+    none = env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID = 999"}, json={"Visits": 1}
+    )
+    assert none.status_code == 200 and none.json()["RecordsAffected"] == 0
+
+
+def test_put_and_delete_require_where(env: CaspioEnv) -> None:
+    for method in ("PUT", "DELETE"):
+        r = env.call(method, "/tables/Patients/records", json={"Visits": 1})
+        assert r.status_code == 400 and r.json()["Code"] == "IncorrectQueryParameter"
+    assert len(env.records()) == 20
+
+
+def test_delete_all_matching(env: CaspioEnv) -> None:
+    r = env.call("DELETE", "/tables/Patients/records", params={"q.where": "PK_ID IN (1, 2, 3)"})
+    assert r.json() == {"RecordsAffected": 3}
+    again = env.call("DELETE", "/tables/Patients/records", params={"q.where": "PK_ID IN (1, 2, 3)"})
+    assert again.status_code == 200 and again.json() == {"RecordsAffected": 0}
+    new = env.call("POST", "/tables/Patients/records", params={"response": "rows"}, json={})
+    assert new.json()["Result"][0]["Patient_ID"] == 21  # autonumbers are never reused
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("Nope = 1", "Invalid column name 'Nope'."),
+        ("Visits = ", "Incorrect syntax"),
+        ("COUNT(*) > 1", "aggregate"),
+        ("Visits = 1; DROP TABLE Patients", "Only one clause"),
+    ],
+)
+def test_sql_errors(env: CaspioEnv, where: str, message: str) -> None:
+    r = get(env, **{"q.where": where})
+    assert r.status_code == 400 and r.json()["Code"] == "SqlServerError"
+    assert message in r.json()["Message"]
+
+
+def test_password_fields_are_skipped_and_unqueryable(env: CaspioEnv) -> None:
+    env.call("POST", "/tables/Patients/fields", json={"Name": "Pw", "Type": "PASSWORD"})
+    r = env.call(
+        "POST", "/tables/Patients/records", params={"response": "rows"}, json={"Pw": "s3cret"}
+    )
+    assert "Pw" not in r.json()["Result"][0]
+    assert get(env, **{"q.where": "Pw = 's3cret'"}).json()["Code"] == "SqlServerError"
+    assert get(env, **{"q.select": "Pw"}).status_code == 400
+    upd = env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID=1"}, json={"Pw": "x"}
+    )
+    assert upd.status_code == 400
+
+
+def test_getdate_uses_the_virtual_clock(env: CaspioEnv) -> None:
+    assert len(env.records(**{"q.where": "Created <= GetDate()"})) == 20
+    env.call("POST", "/tables/Patients/records", json={"FirstName": "Later"})
+    env.clock.set("2025-01-01T00:00:00Z")
+    assert len(env.records(**{"q.where": "DOB < GETDATE()"})) >= 1

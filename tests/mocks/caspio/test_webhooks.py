@@ -1,0 +1,178 @@
+"""Outgoing webhooks: management rules ([C] caspio.md §8.1), messages ([C] §8.2), delivery log
+and redelivery (kernel sender), orphans after a profile deletion."""
+
+from __future__ import annotations
+
+from .conftest import HOOK_URL, CaspioEnv
+
+INSERT = {"EventType": "table.recordInsert", "ObjectName": "Patients"}
+UPDATE = {"EventType": "table.recordUpdate", "ObjectName": "Patients"}
+DELETE = {"EventType": "table.recordDelete", "ObjectName": "Patients"}
+
+
+def test_create_returns_id_and_secret_once(env: CaspioEnv) -> None:
+    hook = env.webhook([])
+    assert len(hook["Id"]) == 6 and hook["Id"].isalnum() and hook["Secret"]
+    assert hook["CreatedBy"] == "Keragon demo" and hook["CallThrottling"] > 0
+    listed = env.call("GET", "/outgoingWebhooks").json()
+    assert [h["Id"] for h in listed] == [hook["Id"]] and "Secret" not in listed[0]
+    one = env.call("GET", f"/outgoingWebhooks/{hook['Id']}").json()
+    assert one["Events"] == 0 and "Secret" not in one
+
+
+def test_validation_rules(env: CaspioEnv) -> None:
+    env.webhook([], name="Keragon demo")
+    cases = [
+        {"OutgoingUrls": ["https://hooks.example.com/a"]},  # no Name
+        {"Name": "x"},  # no URLs
+        {"Name": "x", "OutgoingUrls": ["http://hooks.example.com/a"]},  # not HTTPS
+        {"Name": "x", "OutgoingUrls": [HOOK_URL]},  # URL already used
+        {"Name": "keragon DEMO", "OutgoingUrls": ["https://hooks.example.com/b"]},  # name taken
+        {"Name": "x", "OutgoingUrls": ["https://hooks.example.com/c"], "CallThrottling": 0},
+    ]
+    for body in cases:
+        r = env.call("POST", "/outgoingWebhooks", json=body)
+        assert r.status_code == 400 and r.json()["Code"] == "IncorrectBodyParameter", body
+    ok = env.call(
+        "POST",
+        "/outgoingWebhooks",
+        json={"Name": "Keragon demo - Intake", "OutgoingUrls": ["https://hooks.example.com/b"]},
+    )
+    assert ok.status_code == 201
+
+
+def test_event_rules(env: CaspioEnv) -> None:
+    hook = env.webhook([INSERT])
+    path = f"/outgoingWebhooks/{hook['Id']}/events"
+    bad = [
+        INSERT,
+        {"EventType": "table.recordWhatever", "ObjectName": "Patients"},
+        {"EventType": "table.recordInsert", "ObjectName": "Nope"},
+        {**INSERT, "ObjectFields": ["Visits"]},
+        {**UPDATE, "ObjectFields": ["Nope"]},
+        {**UPDATE, "EventSources": ["Email"]},
+    ]
+    for body in bad:
+        assert env.call("POST", path, json=body).status_code == 400, body
+    a = env.call("POST", path, json={**UPDATE, "ObjectFields": ["Visits"]})
+    b = env.call("POST", path, json={**UPDATE, "ObjectFields": ["Notes"]})
+    assert a.status_code == b.status_code == 201
+    assert env.call("POST", path, json={**UPDATE, "ObjectFields": ["visits"]}).status_code == 400
+    events = env.call("GET", path).json()
+    assert [e["Type"] for e in events] == [
+        "table.recordInsert",
+        "table.recordUpdate",
+        "table.recordUpdate",
+    ]
+    ev = env.call("GET", f"{path}/{a.json()['Id']}").json()
+    assert ev["ObjectFields"] == ["Visits"] and ev["Status"] == "Active"
+    assert env.call("DELETE", f"{path}/{a.json()['Id']}").status_code == 204
+    assert env.call("GET", f"{path}/{a.json()['Id']}").status_code == 404
+
+
+def test_insert_message_shape(env: CaspioEnv) -> None:
+    hook = env.webhook([INSERT])
+    env.call("POST", "/tables/Patients/records", json={"FirstName": "Ann", "Active": True})
+    env.settle()
+    (msg,) = env.received
+    assert set(msg) == {
+        "eventId",
+        "messageId",
+        "webhookId",
+        "accountId",
+        "secret",
+        "eventDate",
+        "eventType",
+        "objectName",
+        "data",
+    }
+    assert msg["webhookId"] == hook["Id"] and msg["secret"] == hook["Secret"]
+    assert msg["eventType"] == "table.recordInsert" and msg["objectName"] == "Patients"
+    assert msg["eventDate"] == "2026-01-01T12:00:00" and len(msg["messageId"]) == 36
+    assert msg["data"][0]["PK_ID"] == 21 and msg["data"][0]["FirstName"] == "Ann"
+
+
+def test_update_fires_only_on_a_changed_watched_value(env: CaspioEnv) -> None:
+    env.webhook([{**UPDATE, "ObjectFields": ["Visits"]}])
+    where = {"q.where": "PK_ID = 1"}
+    visits = env.records(**where)[0]["Visits"]
+    env.call("PUT", "/tables/Patients/records", params=where, json={"Visits": visits})  # same value
+    env.call(
+        "PUT", "/tables/Patients/records", params=where, json={"Notes": "changed"}
+    )  # not watched
+    env.call("PUT", "/tables/Patients/records", params=where, json={"Visits": visits + 1})
+    env.settle()
+    assert [m["data"][0]["Visits"] for m in env.received] == [visits + 1]
+
+
+def test_bulk_update_and_delete_send_one_message_per_record(env: CaspioEnv) -> None:
+    env.webhook([UPDATE, DELETE])
+    env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID <= 3"}, json={"Notes": "n"}
+    )
+    env.call("DELETE", "/tables/Patients/records", params={"q.where": "PK_ID <= 2"})
+    env.settle()
+    kinds = [(m["eventType"], m["data"][0]["PK_ID"]) for m in env.received]
+    assert kinds == [
+        ("table.recordUpdate", 1),
+        ("table.recordUpdate", 2),
+        ("table.recordUpdate", 3),
+        ("table.recordDelete", 1),
+        ("table.recordDelete", 2),
+    ]
+
+
+def test_event_sources_and_disabled_webhooks(env: CaspioEnv) -> None:
+    hook = env.webhook([{**INSERT, "EventSources": ["DataPages"]}])
+    env.call("POST", "/tables/Patients/records", json={})  # a REST change: not a listed source
+    env.admin("POST", "/seed", json={"synthetic": {"patients": 1}})  # Datasheet: not listed either
+    env.settle()
+    assert env.received == []
+    env.call("PUT", f"/outgoingWebhooks/{hook['Id']}", json={"Enabled": False})
+    events = env.call("GET", f"/outgoingWebhooks/{hook['Id']}/events").json()
+    assert events[0]["Status"] == "Inactive"
+
+
+def test_admin_seed_rows_fire_webhooks(env: CaspioEnv) -> None:
+    env.webhook([INSERT])
+    env.admin("POST", "/seed", json={"synthetic": {"patients": 2}})
+    env.settle()
+    assert len(env.received) == 2
+
+
+def test_failed_delivery_is_retried_logged_and_redeliverable(env: CaspioEnv) -> None:
+    env.webhook([INSERT])
+    env.hook_status = 500
+    env.call("POST", "/tables/Patients/records", json={})
+    env.settle()
+    (delivery,) = env.admin("GET", "/webhooks/deliveries")["items"]
+    assert delivery["attempts"] >= 1 and delivery["webhookId"]
+    assert delivery["payload"]["secret"] == "***"
+    env.hook_status = 200
+    env.admin("POST", f"/webhooks/deliveries/{delivery['id']}/redeliver")
+    env.settle()
+    assert env.admin("GET", "/webhooks/deliveries")["items"][0]["status"] == "delivered"
+
+
+def test_webhook_put_and_delete(env: CaspioEnv) -> None:
+    hook = env.webhook([INSERT])
+    r = env.call(
+        "PUT", f"/outgoingWebhooks/{hook['Id']}", json={"Description": "d", "CallThrottling": 5}
+    )
+    assert r.status_code == 200 and r.json()["CallThrottling"] == 5
+    assert env.call("PUT", f"/outgoingWebhooks/{hook['Id']}", json={}).status_code == 400
+    assert env.call("DELETE", f"/outgoingWebhooks/{hook['Id']}").status_code == 204
+    assert env.call("DELETE", f"/outgoingWebhooks/{hook['Id']}").status_code == 404
+    env.call("POST", "/tables/Patients/records", json={})
+    env.settle()
+    assert env.received == []
+
+
+def test_orphans_after_profile_deletion(env: CaspioEnv) -> None:
+    env.webhook([INSERT], name="Keragon demo")
+    assert env.admin("GET", "/orphans") == {"count": 0, "items": []}
+    env.admin("DELETE", "/profiles/Keragon demo")
+    orphans = env.admin("GET", "/orphans")
+    assert orphans["count"] == 1 and orphans["items"][0]["CreatedBy"] == "Keragon demo"
+    env.admin("DELETE", "/orphans")
+    assert env.admin("GET", "/orphans")["count"] == 0
