@@ -114,9 +114,8 @@ def demo(
     try:
         for path in paths:
             driver = StackDriver.remote(stack.urls["engine"])
-            driver.reset_all()
             results.append(ScenarioRunner(driver).run(load_scenario(path)))
-            print_result(console, results[-1], timeline=not quiet)
+            print_result(console, results[-1], quiet=quiet)
         console.print(summary_table(results, "demo summary"))
         if keep:
             console.print("[green]the stack stays up[/green] — Ctrl-C to stop")
@@ -163,15 +162,21 @@ def execute(scenarios: list[Any], *, url: str | None, seed: int, quiet: bool) ->
     from .stack import InProcessStack
 
     results = []
-    for scenario in scenarios:
-        if url:
-            driver = StackDriver.remote(url)
-            driver.reset_all()
+    stacks: dict[int, InProcessStack] = {}  # in-process: one stack per seed, reset per scenario
+    try:
+        for scenario in scenarios:
+            if url:
+                driver = StackDriver.remote(url)
+            else:
+                wanted = scenario.seed or seed
+                if wanted not in stacks:
+                    stacks[wanted] = InProcessStack(seed=wanted).__enter__()
+                driver = StackDriver.in_process(stacks[wanted])
             results.append(ScenarioRunner(driver).run(scenario))
-        else:
-            with InProcessStack(seed=scenario.seed or seed) as stack:
-                results.append(ScenarioRunner(StackDriver.in_process(stack)).run(scenario))
-        print_result(console, results[-1], timeline=not quiet)
+            print_result(console, results[-1], quiet=quiet)
+    finally:
+        for stack in stacks.values():
+            stack.__exit__(None, None, None)
     console.print(summary_table(results))
     return results
 

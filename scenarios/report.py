@@ -20,16 +20,21 @@ def failure_text(result: ScenarioResult) -> str:
             lines.append(f"    actual:   {failure.actual!r}")
     lines.append("timeline up to the failure:")
     for event in result.timeline:
-        lines.append("  " + " | ".join(event.row()))
+        lines.append("  " + " | ".join(event.row(short=False)))
     return "\n".join(lines)
 
 
-def print_result(console: Console, result: ScenarioResult, *, timeline: bool = True) -> None:
+def print_result(console: Console, result: ScenarioResult, *, quiet: bool = False) -> None:
+    """Heading, description and timeline; with ``quiet`` only failures are printed."""
+    if quiet and result.passed:
+        return
     mark = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
     console.rule(f"{mark} {result.scenario.name}")
     if result.scenario.description:
-        console.print(result.scenario.description.strip(), style="dim")
-    if timeline or not result.passed:
+        # YAML block text keeps its line breaks; let the terminal wrap whole paragraphs.
+        paragraphs = result.scenario.description.strip().split("\n\n")
+        console.print("\n\n".join(" ".join(p.split()) for p in paragraphs), style="dim")
+    if not quiet or not result.passed:
         console.print(render(result.timeline, title="timeline (virtual time)"))
     for failure in result.failures:
         console.print(f"[red]✗ {failure.where}: {failure.message}[/red]")

@@ -38,7 +38,10 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     sockets: dict[str, socket.socket] = {}
     try:
         for name in SERVICES:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on accepted
+            # sockets whose listener says so, and without it every keep-alive response waits
+            # ~40 ms for a delayed ACK (Nagle).
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, 0 if port == 0 else port + PORT_OFFSETS[name]))
             sock.listen(128)

@@ -21,9 +21,12 @@ class Event:
     status: str
     correlation_id: str
 
-    def row(self) -> list[str]:
+    def row(self, short: bool = True) -> list[str]:
         clock = self.time[11:19] if len(self.time) >= 19 else self.time
-        return [clock, self.correlation_id or "-", self.service, self.kind, self.what, self.status]
+        cid = self.correlation_id or "-"
+        if short and len(cid) > 14:
+            cid = cid[:12] + "…"  # still unique enough to follow by eye
+        return [clock, cid, self.service, self.kind, self.what, self.status]
 
 
 def collect(driver: StackDriver) -> list[Event]:

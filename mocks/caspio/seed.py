@@ -24,6 +24,7 @@ PATIENT_FIELDS: list[dict[str, Any]] = [
     {"Name": "City", "Type": "STRING"},
     {"Name": "State", "Type": "STRING"},
     {"Name": "Intake_Status", "Type": "STRING", "Label": "Intake status"},
+    {"Name": "Source", "Type": "STRING", "Label": "Lead source"},
     {"Name": "Visits", "Type": "INTEGER"},
     {"Name": "Balance", "Type": "CURRENCY"},
     {"Name": "Active", "Type": "YES/NO"},
@@ -36,6 +37,7 @@ APPOINTMENT_FIELDS: list[dict[str, Any]] = [
     {"Name": "Reason", "Type": "STRING"},
     {"Name": "Confirmed", "Type": "YES/NO"},
 ]
+SOURCES = ["Website", "Referral", "Walk-in"]
 STATUSES = ["New", "Contacted", "Scheduled", "Completed"]
 REASONS = ["Consultation", "Follow-up", "Annual physical", "Lab review"]
 
@@ -77,6 +79,7 @@ def patient_row(syn: Synthetic) -> dict[str, Any]:
         "City": p["city"],
         "State": p["state"],
         "Intake_Status": rnd.choice(STATUSES),
+        "Source": rnd.choice(SOURCES),
         "Visits": rnd.randint(0, 12),
         "Balance": round(rnd.uniform(0, 500), 2),
         "Active": rnd.random() < 0.7,

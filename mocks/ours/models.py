@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.kernel import Backend, Synthetic, format_instant
+from mocks.kernel import Backend, Synthetic, correlation_id, format_instant
 from mocks.kernel.synthetic import SANDBOX_MARK
 
 from .destinations import Destination
@@ -496,6 +496,8 @@ class OursBackend(Backend[OursState]):
                 "default_properties": row.default_properties,
                 "identity_context": row.identity_context,
                 "destinations": [],
+                # the request's X-Request-ID, so a timeline can follow it to each dispatch
+                "correlation_id": correlation_id.get(),
             }
             state.events.append(event)
             state.events_by_id[event["id"]] = event

@@ -426,6 +426,7 @@ class Pipeline:
             "destination_type": destination.type,
             "payload": payload,
             "time": format_instant(self.kernel.clock.now()),
+            "correlation_id": event.get("correlation_id"),
         }
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)

@@ -59,7 +59,9 @@ def test_state_import_rejects_other_services_and_real_keys(admin):
     before = admin.get("/__sandbox/state").json()
     wrong = admin.post("/__sandbox/state", json={"service": "caspio", "state": {}})
     assert wrong.status_code == 422 and "whatconverts" in wrong.text
-    real = dict(before["state"], api_token="9f8c1e2d4b7a6c5e3f1a0b9c8d7e6f5a")
+    token = "9f8c1e2d4b7a6c5e3f1a0b9c8d7e6f5a"
+    key = {"token": token, "secret": "s", "kind": "profile", "account_id": 1, "profile_id": 1}
+    real = dict(before["state"], keys={token: key})
     refused = admin.post("/__sandbox/state", json={"service": "whatconverts", "state": real})
     assert refused.status_code == 422 and "real" in refused.text
     assert admin.get("/__sandbox/state").json()["state"] == before["state"]

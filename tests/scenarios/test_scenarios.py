@@ -1,0 +1,145 @@
+"""The built-in scenarios pass in-process and against `careflow up`; failures say exactly why."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios.driver import StackDriver
+from scenarios.format import ScenarioError, builtin_scenarios, load_scenario, parse_scenario
+from scenarios.report import failure_text
+from scenarios.runner import ScenarioRunner
+from scenarios.server import spawn_up, stop_up
+from scenarios.stack import InProcessStack
+
+BUILTINS = builtin_scenarios()
+
+
+def run(scenario, stack=None):
+    if stack is not None:
+        return ScenarioRunner(StackDriver.in_process(stack)).run(scenario)
+    with InProcessStack(seed=scenario.seed) as fresh:
+        return ScenarioRunner(StackDriver.in_process(fresh)).run(scenario)
+
+
+def test_there_are_builtins_for_every_rule():
+    names = {p.stem for p in BUILTINS}
+    assert {
+        "wc_trigger_test_limits",
+        "wc_update_lead_four_fields",
+        "ours_test_mode_vs_live",
+        "caspio_triggers_webhook_lifecycle",
+        "caspio_end_integration_order",
+        "wc_new_patient_inquiry",
+    } <= names
+
+
+@pytest.mark.parametrize("path", BUILTINS, ids=[p.stem for p in BUILTINS])
+def test_builtin_scenario_passes_in_process(path: Path):
+    result = run(load_scenario(path))
+    assert result.passed, failure_text(result)
+    assert result.checks >= 1
+    assert result.timeline, "a passing scenario still has a timeline"
+
+
+FAILING = """\
+name: Expecting the wrong thing
+clock: {set: "2026-03-02T09:00:00Z"}
+authentications:
+  - {name: ours-live, app: ours, key: live}
+workflows:
+  - id: fwd
+    definition:
+      name: forward
+      trigger: {app: webhook}
+      steps:
+        - id: track
+          app: ours
+          action: track
+          auth: ours-live
+          params: {event: appointment_booked, email: "{{ trigger.email }}"}
+steps:
+  - request:
+      {service: engine, method: POST, path: "/hooks/{{ workflows.fwd }}", json: {email: a@x.org}}
+expect:
+  - run: {workflow: fwd, status: Failed}
+"""
+
+
+def test_a_failing_expectation_shows_expected_actual_and_the_timeline():
+    scenario = parse_scenario(FAILING, "failing.yaml")
+    result = run(scenario)
+    assert not result.passed
+    text = failure_text(result)
+    assert "failing.yaml" in text and "Expecting the wrong thing" in text
+    assert "expected:" in text and "actual:" in text
+    assert "Failed" in text and "Completed" in text  # what was wanted, what happened
+    assert "timeline up to the failure:" in text
+    assert "POST /api/v1/track" in text  # the Ours call is on the timeline
+    # the run, the Ours request and its dispatches share one correlation id
+    run_row = next(e for e in result.timeline if e.kind == "run")
+    cid = run_row.correlation_id
+    assert cid
+    kinds = {e.kind for e in result.timeline if e.correlation_id == cid}
+    assert {"run", "step", "request"} <= kinds
+
+
+def test_scenario_errors_name_the_line():
+    bad = "name: x\nsteps:\n  - advance: 1m\nexpect:\n  - run: {workflow: w}\n    within: soon\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(bad, "bad.yaml")
+    message = str(info.value)
+    assert "bad.yaml" in message and "line 5" in message
+
+
+def test_setup_resets_state_between_scenarios_on_one_stack():
+    """Two scenarios in a row on one stack: the second sees none of the first one's leads."""
+    path = next(p for p in BUILTINS if p.stem == "wc_quote_marks_quotable")
+    scenario = load_scenario(path)
+    with InProcessStack(seed=0) as stack:
+        first = run(scenario, stack)
+        second = run(scenario, stack)
+    assert first.passed and second.passed, failure_text(second)
+    assert [e.what for e in first.timeline if e.kind == "request"] == [
+        e.what for e in second.timeline if e.kind == "request"
+    ]
+
+
+def test_builtins_pass_against_careflow_up(tmp_path: Path):
+    """The same files, against real uvicorn servers started by `careflow up`."""
+    info = tmp_path / "info.json"
+    proc = spawn_up(info)
+    try:
+        engine_url = json.loads(info.read_text())["engine"]["url"]
+        out = subprocess.run(
+            [sys.executable, "-m", "scenarios.cli", "run", "--quiet", "--url", engine_url]
+            + [str(p) for p in BUILTINS],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"COLUMNS": "200", "PATH": ""},
+        )
+    finally:
+        stop_up(proc)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("│ passed") == len(BUILTINS)
+    assert "FAIL" not in out.stdout and "│ failed" not in out.stdout
+
+
+def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):
+    path = tmp_path / "failing.yaml"
+    path.write_text(FAILING)
+    out = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "run", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+    assert out.returncode == 1
+    assert "FAIL Expecting the wrong thing" in out.stdout
+    assert "expected" in out.stdout and "actual" in out.stdout
