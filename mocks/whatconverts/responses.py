@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import cache
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .errors import WCError
-from .models import ADMIN_PAGE_MAX, PAGE_DEFAULT, ApiKey, WCState, WhatConvertsBackend, _int, stamp
+from .models import (
+    ADMIN_PAGE_MAX,
+    MAPS,
+    PAGE_DEFAULT,
+    ApiKey,
+    WCState,
+    WhatConvertsBackend,
+    _int,
+    stamp,
+)
 
 PREFIX = "/api/v1"
 BRACKETED = re.compile(r"^([A-Za-z_]+)\[([^\]]*)\]$")
@@ -24,6 +36,8 @@ def nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         match = BRACKETED.match(key)
         if match:
+            if match.group(1) not in MAPS:
+                raise WCError(f"Invalid {match.group(1)} parameter.")
             out.setdefault(match.group(1), {})
             if not isinstance(out[match.group(1)], dict):
                 raise WCError(f"Invalid {match.group(1)} parameter.")
@@ -44,7 +58,7 @@ async def read_fields(request: Request) -> dict[str, Any]:
             raise WCError("Invalid JSON body.") from None
         if not isinstance(data, dict):
             raise WCError("Invalid JSON body: an object is required.")
-        return {k: (v if isinstance(v, dict) else _scalar(v)) for k, v in data.items()}
+        return {k: _json_value(k, v) for k, v in data.items()}
     if "multipart/form-data" in content_type:
         form = await request.form()
         return nest([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
@@ -55,14 +69,31 @@ async def read_fields(request: Request) -> dict[str, Any]:
     return nest(pairs)
 
 
-def _scalar(value: Any) -> Any:
+def _json_value(name: str, value: Any) -> Any:
+    """A JSON field as the form field it stands for: maps stay maps, scalars become form values."""
+    if name in MAPS:
+        if not isinstance(value, dict) or any(isinstance(v, dict | list) for v in value.values()):
+            raise WCError(f"Invalid {name} parameter: expected an object of name → value.")
+        return value
+    if isinstance(value, dict | list):
+        raise WCError(f"Invalid {name} parameter.")
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
 
 
+@cache
+def vendor_spec() -> dict[str, Any]:
+    """contracts/whatconverts.yaml, served at /api/v1/openapi (not a vendor route)."""
+    return yaml.safe_load(resources.files("contracts").joinpath("whatconverts.yaml").read_text())
+
+
 def build_router(backend: WhatConvertsBackend) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
+
+    @router.get("/openapi", include_in_schema=False)
+    def spec() -> dict[str, Any]:
+        return vendor_spec()
 
     async def handle(request: Request, work: Callable[[str, WCState, ApiKey], Any]) -> Any:
         try:
