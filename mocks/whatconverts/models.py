@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from mocks.kernel import Backend, Synthetic, correlation_id, is_loopback_url
@@ -403,7 +403,8 @@ class WhatConvertsBackend(Backend[WCState]):
         if start and end:
             if start > end:
                 raise WCError("Invalid date range: start_date is after end_date.")
-            if end - start > timedelta(days=RANGE_DAYS):
+            # [?] counted in calendar days between the two dates (2025-01-01..2026-02-05 is 400)
+            if (end.date() - start.date()).days > RANGE_DAYS:
                 raise WCError(f"Invalid date range: it may span at most {RANGE_DAYS} days.")
         if start:
             preds.append(lambda lead: lead["date_created"] >= stamp(start))
