@@ -143,3 +143,12 @@ def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):
     assert out.returncode == 1
     assert "FAIL Expecting the wrong thing" in out.stdout
     assert "expected" in out.stdout and "actual" in out.stdout
+
+
+def test_pytest_collects_scenario_files_and_reports_expected_vs_actual(pytester):
+    folder = pytester.mkdir("scenarios")
+    (folder / "wrong.yaml").write_text(FAILING)
+    (folder / "right.yaml").write_text(FAILING.replace("status: Failed", "status: Completed"))
+    result = pytester.runpytest("-p", "no:xdist", "scenarios")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*expected:*Failed*", "*actual:*Completed*", "*timeline*"])
