@@ -140,6 +140,43 @@ def test_trigger_test_returns_last_five_minutes_newest_first_capped_at_500(harne
     assert all(_instant(d) >= since for d in dates)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    seconds_ago=st.lists(st.integers(0, 900), max_size=30),
+    burst=st.sampled_from([0, 0, 0, 505]),
+)
+def test_trigger_test_is_exactly_the_last_five_minutes_capped_newest_first(
+    harness, clock, seconds_ago, burst
+):
+    """Any mix of creation times: the sample is the leads created in the last 5 minutes on the
+    virtual clock, newest first, at most 500, checked against the fake's own full list."""
+    h = harness("whatconverts")
+    ctx = h.context("whatconverts")
+    now = clock.now()
+    times = [now - timedelta(seconds=s) for s in seconds_ago]
+    times += [now - timedelta(seconds=30 + i % 200) for i in range(burst)]
+    leads = [{"lead_type": "chat", "date_created": t.strftime("%Y-%m-%dT%H:%M:%SZ")} for t in times]
+    if leads:
+        seeded = h.run(h.http.post("http://127.0.0.1:8401/__sandbox/seed", json={"leads": leads}))
+        assert seeded.status_code == 200, seeded.text
+    c = h.credentials("whatconverts")
+    listing = h.http.get(
+        "http://127.0.0.1:8401/api/v1/leads",
+        params={"leads_per_page": 2500},
+        auth=(c["api_token"], c["api_secret"]),
+    )
+    everything = h.run(listing).json()
+    assert everything["total_pages"] <= 1
+    since = now - timedelta(minutes=5)
+    from engine.connectors.whatconverts import _instant
+
+    recent = [x for x in everything["leads"] if _instant(x["date_created"]) >= since]
+    recent.sort(key=lambda x: (x["date_created"], x["lead_id"]), reverse=True)
+    sample = h.run(NewLead().sample(ctx, LeadTriggerParams(profile_id=101)))
+    assert len(sample) == min(500, len(recent))
+    assert [x["lead_id"] for x in sample] == [x["lead_id"] for x in recent[:500]]
+
+
 def test_new_lead_poll_starts_at_activation_and_dedups(harness, clock):
     h = harness("whatconverts")
     ctx = h.context("whatconverts")
