@@ -14,16 +14,13 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from . import accounts as acc
 from .errors import WCError
 from .models import (
-    ADMIN_PAGE_MAX,
     MAPS,
-    PAGE_DEFAULT,
     ApiKey,
     WCState,
     WhatConvertsBackend,
-    _int,
-    stamp,
 )
 
 PREFIX = "/api/v1"
@@ -147,203 +144,100 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
 
         return await handle(request, work)
 
-    # accounts and profiles (agency key) -----------------------------------------------------
-    def page_of(items: list[dict[str, Any]], query: dict[str, str], name: str) -> dict[str, Any]:
-        per_page = _int(query.get(f"{name}_per_page", PAGE_DEFAULT), f"{name}_per_page")
-        page = _int(query.get("page_number", 1), "page_number")
-        if not 1 <= per_page <= ADMIN_PAGE_MAX or page < 1:
-            raise WCError(
-                f"Invalid {name}_per_page or page_number parameter (maximum {ADMIN_PAGE_MAX})."
-            )
-        chunk = items[(page - 1) * per_page : page * per_page]
-        return {
-            "page_number": page,
-            f"{name}_per_page": per_page,
-            "total_pages": (len(items) + per_page - 1) // per_page,
-            f"total_{name}": len(items),
-            name: chunk,
-        }
-
-    def account_out(state: WCState, account: dict[str, Any]) -> dict[str, Any]:
-        profiles = [
-            profile_out(p)
-            for p in state.profiles.values()
-            if p["account_id"] == account["account_id"]
-        ]
-        return {
-            "account_id": account["account_id"],
-            "account_name": account["account_name"],
-            "date_created": account["date_created"],
-            "profiles": profiles,
-        }
-
-    def profile_out(profile: dict[str, Any]) -> dict[str, Any]:
-        return {k: profile[k] for k in ("profile_id", "profile_name", "date_created")}
-
-    def account_of(state: WCState, account_id: str) -> dict[str, Any]:
-        try:
-            return state.accounts[int(account_id)]
-        except (KeyError, ValueError):
-            raise WCError("Invalid account ID.") from None
-
-    def profile_of(state: WCState, account_id: str, profile_id: str) -> dict[str, Any]:
-        account = account_of(state, account_id)
-        try:
-            profile = state.profiles[int(profile_id)]
-        except (KeyError, ValueError):
-            raise WCError("Invalid profile ID.") from None
-        if profile["account_id"] != account["account_id"]:
-            raise WCError("Invalid profile ID.")
-        return profile
-
-    def master(fn: Callable[[str, WCState, ApiKey], Any]) -> Callable[..., Any]:
-        def work(tenant: str, state: WCState, key: ApiKey) -> Any:
+    # accounts and profiles (agency key, rules in accounts.py) --------------------------------
+    def master(
+        request: Request, fn: Callable[[WCState, ApiKey, dict[str, Any]], Any], body: bool = False
+    ) -> Any:
+        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
             backend.require_master(key)
-            return fn(tenant, state, key)
+            return fn(state, key, await read_fields(request) if body else {})
 
-        return work
+        return handle(request, work)
+
+    def now() -> Any:
+        return backend.kernel.clock.now()
 
     @router.get("/accounts")
     async def accounts(request: Request) -> Any:
         query = dict(request.query_params)
-        return await handle(
+        return await master(
             request,
-            master(
-                lambda _t, s, _k: page_of(
-                    [account_out(s, a) for a in s.accounts.values()], query, "accounts"
-                )
+            lambda s, _k, _f: acc.page_of(
+                [acc.account_out(s, a) for a in s.accounts.values()], query, "accounts"
             ),
         )
 
     @router.post("/accounts")
     async def create_account(request: Request) -> Any:
-        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            fields = await read_fields(request)
-            name = str(fields.get("account_name") or "").strip()
-            if not name:
-                raise WCError("account_name is required.")
-            now = stamp(backend.kernel.clock.now())
-            account_id = state.next_ids["account"]
-            state.next_ids["account"] += 1
-            state.accounts[account_id] = {
-                "account_id": account_id,
-                "account_name": name,
-                "date_created": now,
-                "hipaa": False,
-            }
-            if fields.get("create_profile") in ("true", "yes"):
-                new_profile(state, account_id, name)
-            return account_out(state, state.accounts[account_id])
-
-        return await handle(request, work)
-
-    def new_profile(state: WCState, account_id: int, name: str) -> dict[str, Any]:
-        profile_id = state.next_ids["profile"]
-        state.next_ids["profile"] += 1
-        state.profiles[profile_id] = {
-            "profile_id": profile_id,
-            "account_id": account_id,
-            "profile_name": name,
-            "date_created": stamp(backend.kernel.clock.now()),
-        }
-        return state.profiles[profile_id]
+        return await master(
+            request, lambda s, _k, f: acc.account_out(s, acc.create_account(s, f, now())), True
+        )
 
     @router.get("/accounts/{account_id}")
     async def get_account(request: Request, account_id: str) -> Any:
-        return await handle(
-            request, master(lambda _t, s, _k: account_out(s, account_of(s, account_id)))
+        return await master(
+            request, lambda s, _k, _f: acc.account_out(s, acc.account_of(s, account_id))
         )
 
     @router.post("/accounts/{account_id}")
     async def edit_account(request: Request, account_id: str) -> Any:
-        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            account = account_of(state, account_id)
-            name = str((await read_fields(request)).get("account_name") or "").strip()
-            if not name:
-                raise WCError("account_name is required.")
-            account["account_name"] = name
-            return account_out(state, account)
+        def work(state: WCState, _k: ApiKey, fields: dict[str, Any]) -> Any:
+            account = acc.account_of(state, account_id)
+            account["account_name"] = acc.required_name(fields, "account_name")
+            return acc.account_out(state, account)
 
-        return await handle(request, work)
+        return await master(request, work, True)
 
     @router.delete("/accounts/{account_id}")
     async def delete_account(request: Request, account_id: str) -> Any:
-        def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            account = account_of(state, account_id)
-            if account["account_id"] == key.account_id:
-                raise WCError("The agency's own account cannot be deleted.")
-            aid = account["account_id"]
-            gone = [p for p, prof in state.profiles.items() if prof["account_id"] == aid]
-            for pid in gone:
-                del state.profiles[pid]
-            state.leads = {i: x for i, x in state.leads.items() if x["account_id"] != aid}
-            del state.accounts[aid]
-            return {"account_id": aid, "deleted": True}
+        def work(state: WCState, key: ApiKey, _f: dict[str, Any]) -> Any:
+            return {
+                "account_id": acc.delete_account(state, account_id, key.account_id),
+                "deleted": True,
+            }
 
-        return await handle(request, work)
+        return await master(request, work)
 
     @router.get("/accounts/{account_id}/profiles")
     async def profiles(request: Request, account_id: str) -> Any:
         query = dict(request.query_params)
 
-        def work(_t: str, state: WCState, _k: ApiKey) -> Any:
-            account = account_of(state, account_id)
-            items = [
-                profile_out(p)
-                for p in state.profiles.values()
-                if p["account_id"] == account["account_id"]
-            ]
-            return page_of(items, query, "profiles")
+        def work(state: WCState, _k: ApiKey, _f: dict[str, Any]) -> Any:
+            aid = acc.account_of(state, account_id)["account_id"]
+            items = [acc.profile_out(p) for p in acc.profiles_of(state, aid)]
+            return acc.page_of(items, query, "profiles")
 
-        return await handle(request, master(work))
+        return await master(request, work)
 
     @router.post("/accounts/{account_id}/profiles")
     async def create_profile(request: Request, account_id: str) -> Any:
-        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            account = account_of(state, account_id)
-            name = str((await read_fields(request)).get("profile_name") or "").strip()
-            if not name:
-                raise WCError("profile_name is required.")
-            return profile_out(new_profile(state, account["account_id"], name))
-
-        return await handle(request, work)
+        return await master(
+            request,
+            lambda s, _k, f: acc.profile_out(acc.create_profile(s, account_id, f, now())),
+            True,
+        )
 
     @router.get("/accounts/{account_id}/profiles/{profile_id}")
     async def get_profile(request: Request, account_id: str, profile_id: str) -> Any:
-        return await handle(
-            request, master(lambda _t, s, _k: profile_out(profile_of(s, account_id, profile_id)))
+        return await master(
+            request, lambda s, _k, _f: acc.profile_out(acc.profile_of(s, account_id, profile_id))
         )
 
     @router.post("/accounts/{account_id}/profiles/{profile_id}")
     async def edit_profile(request: Request, account_id: str, profile_id: str) -> Any:
-        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            profile = profile_of(state, account_id, profile_id)
-            name = str((await read_fields(request)).get("profile_name") or "").strip()
-            if not name:
-                raise WCError("profile_name is required.")
-            profile["profile_name"] = name
-            return profile_out(profile)
+        def work(state: WCState, _k: ApiKey, fields: dict[str, Any]) -> Any:
+            profile = acc.profile_of(state, account_id, profile_id)
+            profile["profile_name"] = acc.required_name(fields, "profile_name")
+            return acc.profile_out(profile)
 
-        return await handle(request, work)
+        return await master(request, work, True)
 
     @router.delete("/accounts/{account_id}/profiles/{profile_id}")
     async def delete_profile(request: Request, account_id: str, profile_id: str) -> Any:
-        def work(_t: str, state: WCState, key: ApiKey) -> Any:
-            backend.require_master(key)
-            profile = profile_of(state, account_id, profile_id)
-            if profile["profile_id"] == key.profile_id:
-                raise WCError("A profile cannot delete itself.")
-            del state.profiles[profile["profile_id"]]
-            state.leads = {
-                i: x for i, x in state.leads.items() if x["profile_id"] != profile["profile_id"]
-            }
-            return {"profile_id": profile["profile_id"], "deleted": True}
+        def work(state: WCState, key: ApiKey, _f: dict[str, Any]) -> Any:
+            pid = acc.delete_profile(state, account_id, profile_id, key.profile_id)
+            return {"profile_id": pid, "deleted": True}
 
-        return await handle(request, work)
+        return await master(request, work)
 
     return router
