@@ -8,38 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from mocks.caspio import create_app
-from mocks.kernel import VirtualClock
-from scenarios.transports import BackgroundLoop, SyncASGITransport
+
+from ..fake_env import HOOK_URL, FakeEnv
 
 START = "2026-01-01T12:00:00Z"
-HOOK_URL = "http://127.0.0.1:9/hook"
 V3 = "/integrations/rest/v3"
 
 
-class CaspioEnv:
+class CaspioEnv(FakeEnv):
     def __init__(self, seed: int = 3, **options: Any) -> None:
-        self.clock = VirtualClock(START, frozen=True)
-        self.received: list[dict[str, Any]] = []
-        self.hook_status = 200
-
-        async def hook(request: Request) -> JSONResponse:
-            self.received.append(await request.json())
-            return JSONResponse({"ok": True}, self.hook_status)
-
-        receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
-        self.app = create_app(clock=self.clock, seed=seed, http_client=self.http, **options)
-        self.kernel = self.app.state.kernel
-        self.backend = self.app.state.backend
-        self.loop = BackgroundLoop()
-        transport = SyncASGITransport(httpx.ASGITransport(app=self.app), self.loop)
-        self.client = httpx.Client(transport=transport, base_url="http://127.0.0.1:8402")
+        super().__init__(create_app, "http://127.0.0.1:8402", START, seed, **options)
         self.creds = self.backend.credentials_of(self.backend.state())
         self.token = self.get_token()["access_token"]
 
@@ -65,14 +45,6 @@ class CaspioEnv:
         assert response.status_code == 200, response.text
         return response.json()["Result"]
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, f"/__sandbox{path}", **kwargs)
-        assert response.status_code < 400, response.text
-        return response.json() if response.content else None
-
-    def settle(self) -> None:
-        self.loop.run(self.kernel.settle())
-
     def webhook(self, events: list[dict[str, Any]], name: str = "hook") -> dict[str, Any]:
         r = self.call("POST", "/outgoingWebhooks", json={"Name": name, "OutgoingUrls": [HOOK_URL]})
         assert r.status_code == 201, r.text
@@ -81,11 +53,6 @@ class CaspioEnv:
             e = self.call("POST", f"/outgoingWebhooks/{hook['Id']}/events", json=ev)
             assert e.status_code == 201, e.text
         return hook
-
-    def close(self) -> None:
-        self.client.close()
-        self.loop.run(self.http.aclose())
-        self.loop.close()
 
 
 @pytest.fixture

@@ -8,36 +8,17 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from mocks.kernel import VirtualClock
 from mocks.ours import create_app
-from scenarios.transports import BackgroundLoop, SyncASGITransport
+
+from ..fake_env import HOOK_URL, FakeEnv
 
 START = "2026-01-01T12:00:00Z"
-HOOK_URL = "http://127.0.0.1:9/hook"
 
 
-class OursEnv:
+class OursEnv(FakeEnv):
     def __init__(self, seed: int = 3) -> None:
-        self.clock = VirtualClock(START, frozen=True)
-        self.received: list[dict[str, Any]] = []
-
-        async def hook(request: Request) -> JSONResponse:
-            self.received.append(await request.json())
-            return JSONResponse({"ok": True})
-
-        receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
-        self.app = create_app(clock=self.clock, seed=seed, http_client=self.http)
-        self.kernel = self.app.state.kernel
-        self.backend = self.app.state.backend
-        self.loop = BackgroundLoop()
-        transport = SyncASGITransport(httpx.ASGITransport(app=self.app), self.loop)
-        self.client = httpx.Client(transport=transport, base_url="http://127.0.0.1:8403")
+        super().__init__(create_app, "http://127.0.0.1:8403", START, seed)
         self.refresh_credentials()
 
     def refresh_credentials(self) -> None:
@@ -62,19 +43,11 @@ class OursEnv:
         return self.post("/batch", {"token": token or self.token, "events": events})
 
     # admin
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, f"/__sandbox{path}", **kwargs)
-        assert response.status_code < 400, response.text
-        return response.json() if response.content else None
-
     def events(self, **filters: Any) -> list[dict[str, Any]]:
         return self.admin("GET", "/events", params=filters)["items"]
 
     def dispatches(self, **filters: Any) -> list[dict[str, Any]]:
         return self.admin("GET", "/dispatches", params=filters)["items"]
-
-    def settle(self) -> None:
-        self.loop.run(self.kernel.settle())
 
     def add_http_destination(self, events: list[str] | None = None) -> None:
         self.admin(
@@ -92,11 +65,6 @@ class OursEnv:
         self.admin("POST", "/reset")
         self.received.clear()
         self.refresh_credentials()
-
-    def close(self) -> None:
-        self.client.close()
-        self.loop.run(self.http.aclose())
-        self.loop.close()
 
 
 @pytest.fixture

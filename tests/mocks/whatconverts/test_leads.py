@@ -9,10 +9,10 @@ def test_auth_messages(env: WCEnv) -> None:
     missing = env.anon.get("/leads")
     assert missing.status_code == 401
     assert missing.json() == {"error_message": "Authentication not provided."}
-    wrong = env.client(env.creds["api_token"], "not-the-secret").get("/leads")
+    wrong = env.api_client(env.creds["api_token"], "not-the-secret").get("/leads")
     assert wrong.status_code == 401
     assert wrong.json() == {"error_message": "Authentication failed."}
-    unknown = env.client("sbx_nobody", "x").get("/leads")
+    unknown = env.api_client("sbx_nobody", "x").get("/leads")
     assert unknown.json() == {"error_message": "Authentication failed."}
 
 
