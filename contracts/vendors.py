@@ -1,0 +1,162 @@
+"""The three vendors as the contract harness sees them: spec file, API prefix, credentials, and
+how a request is authenticated. Everything vendor-specific in `contracts/` lives here."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import httpx
+import yaml
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    spec_file: str
+    prefix: str  # the spec's paths sit under {base_url}{prefix}
+    credential_keys: tuple[str, ...]  # what --auth / CAREFLOW_<VENDOR>_<KEY> may give
+    required_keys: tuple[str, ...]
+    default_auth: str  # the auth kind of a generated case sent "with credentials"
+    app_factory: str  # module of create_app()
+
+    def spec(self) -> dict[str, Any]:
+        return load_spec(self.spec_file)
+
+    def create_app(self, **options: Any) -> Any:
+        import importlib
+
+        return importlib.import_module(self.app_factory).create_app(**options)
+
+
+VENDORS: dict[str, Vendor] = {
+    v.name: v
+    for v in (
+        Vendor(
+            "whatconverts",
+            "whatconverts.yaml",
+            "/api/v1",
+            ("api_token", "api_secret", "master_token", "master_secret", "profile_id"),
+            ("api_token", "api_secret"),
+            "profile",
+            "mocks.whatconverts",
+        ),
+        Vendor(
+            "caspio",
+            "caspio.yaml",
+            "",
+            ("client_id", "client_secret"),
+            ("client_id", "client_secret"),
+            "bearer",
+            "mocks.caspio",
+        ),
+        Vendor(
+            "ours",
+            "ours.yaml",
+            "/api/v1",
+            ("token", "test_token"),
+            ("token",),
+            "live",
+            "mocks.ours",
+        ),
+    )
+}
+
+
+def vendor(name: str) -> Vendor:
+    try:
+        return VENDORS[name]
+    except KeyError:
+        raise ValueError(f"unknown vendor {name!r}: one of {', '.join(VENDORS)}") from None
+
+
+@cache
+def load_spec(filename: str) -> dict[str, Any]:
+    return yaml.safe_load(resources.files("contracts").joinpath(filename).read_text())
+
+
+def credentials_from(
+    v: Vendor, given: dict[str, str], environ: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Options first, then ``CAREFLOW_<VENDOR>_<KEY>`` environment variables."""
+    env = os.environ if environ is None else environ
+    out = {
+        k: env[f"CAREFLOW_{v.name.upper()}_{k.upper()}"]
+        for k in v.credential_keys
+        if f"CAREFLOW_{v.name.upper()}_{k.upper()}" in env
+    }
+    out.update({k: val for k, val in given.items() if val})
+    unknown = set(out) - set(v.credential_keys)
+    if unknown:
+        raise ValueError(
+            f"{v.name} takes credentials {', '.join(v.credential_keys)}; not {', '.join(unknown)}"
+        )
+    missing = [k for k in v.required_keys if k not in out]
+    if missing:
+        names = ", ".join(f"--auth {k}=… or CAREFLOW_{v.name.upper()}_{k.upper()}" for k in missing)
+        raise ValueError(f"{v.name} needs credentials: {names}")
+    return out
+
+
+def mask(value: str) -> str:
+    return value[:4] + "…" if len(value) > 8 else "…"
+
+
+# authentication ------------------------------------------------------------------------------
+Auth = Callable[[httpx.Client, dict[str, Any]], "Credential"]
+
+
+@dataclass
+class Credential:
+    """What to add to a request: headers, and fields merged into a JSON body."""
+
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def _basic(token: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{token}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def authenticate(v: Vendor, kind: str, client: httpx.Client, creds: dict[str, Any]) -> Credential:
+    """The credential of ``kind`` (vendor-specific names; ``none`` and ``bad`` everywhere)."""
+    if kind == "none":
+        return Credential({}, {})
+    if v.name == "whatconverts":
+        if kind == "bad":
+            return Credential(_basic(str(creds.get("api_token", "x")), "not-the-secret"), {})
+        if kind == "master":
+            return Credential(_basic(creds["master_token"], creds["master_secret"]), {})
+        return Credential(_basic(creds["api_token"], creds["api_secret"]), {})
+    if v.name == "caspio":
+        if kind == "bad":
+            return Credential({"Authorization": "Bearer not-a-token"}, {})
+        return Credential({"Authorization": f"Bearer {caspio_token(client, creds)}"}, {})
+    if kind == "bad":
+        return Credential({}, {"token": "not-a-token"})
+    key = creds["test_token"] if kind == "test" else creds["token"]
+    return Credential({}, {"token": key})
+
+
+def caspio_token(client: httpx.Client, creds: dict[str, Any]) -> str:
+    cached = creds.get("_access_token")
+    if cached:
+        return str(cached)
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
+    if response.status_code != 200:
+        raise ValueError(f"Caspio refused the client credentials ({response.status_code})")
+    creds["_access_token"] = response.json()["access_token"]
+    return str(creds["_access_token"])
