@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -71,17 +72,25 @@ def check_spec(target: Target, *, max_examples: int = 25, seed: int = 0) -> list
 def _run_operation(
     target: Target, operation: Any, result: OperationResult, max_examples: int, seed: int
 ) -> None:
-    credential = authenticate(
-        target.vendor, target.vendor.default_auth, target.client, target.credentials
-    )
+    try:
+        credential = authenticate(
+            target.vendor, target.vendor.default_auth, target.client, target.credentials
+        )
+    except (httpx.HTTPError, ValueError) as exc:
+        result.failures.append(f"could not authenticate: {type(exc).__name__}: {exc}")
+        return
 
     def send(case: Any) -> None:
         try:
             case.call_and_validate(base_url=target.api_base, checks=STANDARD_CHECKS)
-        except AssertionError as exc:  # schemathesis failures are AssertionErrors
+        except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis failures (groups)
             text = describe(exc)
-            if text not in result.failures and len(result.failures) < MAX_FAILURES_KEPT:
-                result.failures.append(text)
+        except Exception as exc:  # the target did not answer at all
+            text = f"request failed: {type(exc).__name__}: {str(exc)[:300]}"
+        else:
+            return
+        if text not in result.failures and len(result.failures) < MAX_FAILURES_KEPT:
+            result.failures.append(text)
 
     @hypothesis_seed(seed)
     @settings(

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.cli import contract_app
+
 app = typer.Typer(
     name="careflow",
     help="careflow-sandbox: fake WhatConverts, Caspio and Ours Privacy servers, a Keragon-like "
@@ -198,6 +200,8 @@ def list_scenarios() -> None:
 
 caspio_app = typer.Typer(help="Caspio helpers for the sandbox.", no_args_is_help=True)
 app.add_typer(caspio_app, name="caspio")
+
+app.add_typer(contract_app, name="contract")
 
 
 @caspio_app.command("orphans")

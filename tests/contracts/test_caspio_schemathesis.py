@@ -12,26 +12,13 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from contracts import STANDARD_CHECKS as CHECKS
 from mocks.caspio import create_app
 from mocks.kernel import VirtualClock
 
 SPEC = Path(__file__).resolve().parents[2] / "contracts" / "caspio.yaml"
 BASE = "http://127.0.0.1:8402"
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
 
 app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True), seed=5)
 CREDS = app.state.backend.credentials_of(app.state.backend.state())

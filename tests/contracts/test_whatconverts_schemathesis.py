@@ -14,25 +14,12 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from contracts import STANDARD_CHECKS as CHECKS
 from mocks.kernel import VirtualClock
 from mocks.whatconverts import create_app
 
 SPEC = Path(__file__).resolve().parents[2] / "contracts" / "whatconverts.yaml"
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
 BASE = "http://127.0.0.1:8401/api/v1"
 
 app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True), seed=5)
