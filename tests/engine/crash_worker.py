@@ -39,6 +39,7 @@ async def main(round_no: int, final: bool) -> None:
         data_dir=DATA / "db",
         secret_key=b"x" * 43 + b"=",
     )
+    print("ready", flush=True)  # imports done: the test times its kill from here
     workflows = engine.list_workflows()
     if workflows:
         wf = workflows[0]["id"]

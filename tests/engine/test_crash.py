@@ -25,8 +25,10 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        # Kill at a random moment: often mid-run, sometimes before or after everything.
-        deadline = time.monotonic() + rng.uniform(0.3, 0.9)
+        # Kill at a random moment after start-up (however slow the machine is): often mid-run,
+        # sometimes before or after everything.
+        assert proc.stdout.readline() == b"ready\n", proc.stderr.read().decode()
+        deadline = time.monotonic() + rng.uniform(0.0, 0.08)
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.005)
         assert proc.poll() is None, proc.stderr.read().decode()
