@@ -85,14 +85,15 @@ def add_synthetic_lead(
     created: Any,
 ) -> dict[str, Any]:
     person = gen.person()
+    phone = "+" + "".join(c for c in person["phone"] if c.isdigit())  # §6.1 E.164
     source, medium = gen.random.choice(SOURCES)
     lead = backend.new_lead(state, profile_id, lead_type, created)
     lead.update(
         contact_name=person["name"],
         email_address=person["email"],
         contact_email_address=person["email"],
-        phone_number=person["phone"],
-        contact_phone_number=person["phone"],
+        phone_number=phone,
+        contact_phone_number=phone,
         city=person["city"],
         state=person["state"],
         zip=person["zip"],
@@ -110,7 +111,7 @@ def add_synthetic_lead(
         seconds = gen.random.randint(10, 600)
         lead.update(
             caller_name=person["name"],
-            caller_number=person["phone"],
+            caller_number=phone,
             tracking_number="+15125550100",
             call_duration_seconds=seconds,
             call_duration=f"{seconds} seconds",
