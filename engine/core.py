@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -430,6 +431,7 @@ class Engine:
             "steps": steps if steps is not None else [_step_record(s) for s in workflow.steps],
             "outputs": outputs or {},
             "usage": {},
+            "order": time.monotonic_ns(),  # timelines: same scale as the fakes' next_order()
         }
         conn.execute(
             "INSERT INTO runs (id, workflow_id, event_id, status, started_at, retry_of,"
@@ -451,6 +453,7 @@ class Engine:
             "event_id": row["event_id"],
             "wake_at": row["wake_at"],
             "usage": data["usage"],
+            "order": data.get("order"),
             "trigger": data["trigger"],
             "steps": [{k: v for k, v in s.items() if k != "def"} for s in data["steps"]],
         }
@@ -674,6 +677,7 @@ class Engine:
             status="Running",
             attempts=step_rec["attempts"] + 1,
             started_at=step_rec.get("started_at") or self.now(),
+            order=step_rec.get("order") or time.monotonic_ns(),
         )
         self._save(row["id"], data)  # a step is recorded as started before it runs
         ctx = self._context(

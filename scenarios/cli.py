@@ -144,6 +144,10 @@ def run_scenarios(
         bool, typer.Option(help="Only the summary, and timelines of failures.")
     ] = False,
     seed: SeedOpt = 0,
+    follow: Annotated[
+        str | None,
+        typer.Option(help="Show only the timeline rows of this correlation id (or its prefix)."),
+    ] = None,
 ) -> None:
     """Run scenario files and print each timeline; exit 1 if an expectation fails."""
     from .format import ScenarioError, load_scenario
@@ -153,11 +157,13 @@ def run_scenarios(
     except ScenarioError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    results = execute(scenarios, url=url, seed=seed, quiet=quiet)
+    results = execute(scenarios, url=url, seed=seed, quiet=quiet, follow=follow)
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
-def execute(scenarios: list[Any], *, url: str | None, seed: int, quiet: bool) -> list[Any]:
+def execute(
+    scenarios: list[Any], *, url: str | None, seed: int, quiet: bool, follow: str | None = None
+) -> list[Any]:
     from .driver import StackDriver
     from .report import print_result, summary_table
     from .runner import ScenarioRunner
@@ -175,7 +181,7 @@ def execute(scenarios: list[Any], *, url: str | None, seed: int, quiet: bool) ->
                     stacks[wanted] = InProcessStack(seed=wanted).__enter__()
                 driver = StackDriver.in_process(stacks[wanted])
             results.append(ScenarioRunner(driver).run(scenario))
-            print_result(console, results[-1], quiet=quiet)
+            print_result(console, results[-1], quiet=quiet, follow=follow)
     finally:
         for stack in stacks.values():
             stack.__exit__(None, None, None)

@@ -24,7 +24,9 @@ def failure_text(result: ScenarioResult) -> str:
     return "\n".join(lines)
 
 
-def print_result(console: Console, result: ScenarioResult, *, quiet: bool = False) -> None:
+def print_result(
+    console: Console, result: ScenarioResult, *, quiet: bool = False, follow: str | None = None
+) -> None:
     """Heading, description and timeline; with ``quiet`` only failures are printed."""
     if quiet and result.passed:
         return
@@ -35,7 +37,8 @@ def print_result(console: Console, result: ScenarioResult, *, quiet: bool = Fals
         paragraphs = result.scenario.description.strip().split("\n\n")
         console.print("\n\n".join(" ".join(p.split()) for p in paragraphs), style="dim")
     if not quiet or not result.passed:
-        console.print(render(result.timeline, title="timeline (virtual time)"))
+        title = f"timeline of {follow}" if follow else "timeline (virtual time)"
+        console.print(render(result.timeline, title=title, follow=follow))
     for failure in result.failures:
         console.print(f"[red]✗ {failure.where}: {failure.message}[/red]")
         if failure.expected is not None:

@@ -14,6 +14,7 @@ from .stack import FAKES
 @dataclass(order=True)
 class Event:
     time: str
+    order: int  # process-monotonic stamp: orders what one virtual instant holds
     seq: int
     service: str
     kind: str
@@ -49,6 +50,7 @@ def collect(driver: StackDriver) -> list[Event]:
             fault = f" fault:{e['fault']['kind']}" if e.get("fault") else ""
             add(
                 time=e["time"],
+                order=e.get("order") or 0,
                 service=service,
                 kind="request",
                 what=f"{e['method']} {e['path']}",
@@ -58,6 +60,7 @@ def collect(driver: StackDriver) -> list[Event]:
         for d in deliveries:
             add(
                 time=d["created_at"],
+                order=d.get("order") or 0,
                 service=service,
                 kind="webhook",
                 what=f"→ {d['url']} ({d.get('event') or 'event'})",
@@ -71,6 +74,7 @@ def collect(driver: StackDriver) -> list[Event]:
     for x in dispatches:
         add(
             time=x["time"],
+            order=x.get("order") or 0,
             service="ours",
             kind="dispatch",
             what=f"{x['event']} → {x['destination']}",
@@ -84,6 +88,7 @@ def collect(driver: StackDriver) -> list[Event]:
     for r in reversed(runs):
         add(
             time=r.get("started_at") or "",
+            order=r.get("order") or 0,
             service="engine",
             kind="run",
             what=f"run {r['id']} of workflow {r['workflow_id']}"
@@ -94,6 +99,7 @@ def collect(driver: StackDriver) -> list[Event]:
         for s in r.get("steps", []):
             add(
                 time=s.get("started_at") or r.get("started_at") or "",
+                order=s.get("order") or r.get("order") or 0,
                 service="engine",
                 kind="step",
                 what=f"  {s['id']}",
@@ -109,7 +115,7 @@ def render(events: list[Event], title: str = "timeline", follow: str | None = No
     for column in ("time", "correlation id", "service", "kind", "what", "status"):
         table.add_column(column, overflow="fold")
     for event in events:
-        if follow and event.correlation_id != follow:
+        if follow and not event.correlation_id.startswith(follow):
             continue
         table.add_row(*event.row())
     return table

@@ -9,7 +9,7 @@
 
 from .app import FakeOptions, build_fake_app
 from .backend import DEFAULT_TENANT, Backend, CredentialRefused
-from .clock import VirtualClock, format_instant, parse_instant
+from .clock import VirtualClock, format_instant, next_order, parse_instant
 from .core import Kernel, correlation_id
 from .faults import FaultSpec, FaultStore
 from .guard import (
@@ -43,6 +43,7 @@ __all__ = [
     "format_instant",
     "is_loopback_host",
     "is_loopback_url",
+    "next_order",
     "parse_instant",
     "production_credential_reason",
 ]

@@ -134,3 +134,10 @@ class VirtualClock:
 def monotonic() -> float:
     """Real monotonic time, for measuring durations only (never for timestamps)."""
     return time.monotonic()
+
+
+def next_order() -> int:
+    """Orders events the virtual clock cannot tell apart (a frozen clock gives one instant to a
+    whole request → webhook → run → dispatch chain). The process's monotonic nanoseconds, so the
+    engine, which does not import the kernel, stamps its runs on the same scale."""
+    return time.monotonic_ns()

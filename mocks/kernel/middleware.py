@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .clock import format_instant
+from .clock import format_instant, next_order
 from .core import Kernel, correlation_id
 
 ADMIN_PREFIX = "/__sandbox"
@@ -75,6 +75,7 @@ class SandboxMiddleware:
         self, scope: Scope, receive: Receive, send: Send, cid: str, cid_header: tuple[bytes, bytes]
     ) -> None:
         kernel = self.kernel
+        order = next_order()  # when the request arrived, for timelines
         body = bytearray()
         while True:
             message = await receive()
@@ -134,7 +135,7 @@ class SandboxMiddleware:
             else:
                 await self.app(scope, replay, self._echo(send, cid_header, seen))
         finally:
-            self._journal(scope, raw_body, cid, seen["status"], fault_info)
+            self._journal(scope, raw_body, cid, seen["status"], fault_info, order)
 
     async def _delay(self, seconds: float) -> None:
         clock = self.kernel.clock
@@ -144,7 +145,13 @@ class SandboxMiddleware:
             await asyncio.sleep(seconds)
 
     def _journal(
-        self, scope: Scope, raw_body: bytes, cid: str, status: int | None, fault: Any
+        self,
+        scope: Scope,
+        raw_body: bytes,
+        cid: str,
+        status: int | None,
+        fault: Any,
+        order: int,
     ) -> None:
         kernel = self.kernel
         masker = kernel.masker
@@ -154,6 +161,7 @@ class SandboxMiddleware:
         kernel.journal.record(
             {
                 "time": format_instant(kernel.clock.now()),
+                "order": order,
                 "method": scope["method"],
                 # a route may hide a credential carried in its path (e.g. a webhook URL token)
                 "path": state.get("journal_path") or scope["path"],

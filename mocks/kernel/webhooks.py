@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from .clock import VirtualClock, format_instant, monotonic
+from .clock import VirtualClock, format_instant, monotonic, next_order
 from .guard import is_loopback_url
 from .masking import Masker, default_masker
 
@@ -54,6 +54,7 @@ class Delivery:
         self.status = "pending"  # pending | delivered | retrying | failed | refused
         self.attempts: list[dict[str, Any]] = []
         self.next_attempt_at: datetime | None = created_at
+        self.order = next_order()
 
     def as_dict(self, masker: Masker) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class Delivery:
             "attempts": len(self.attempts),
             "attempt_log": list(self.attempts),
             "created_at": format_instant(self.created_at),
+            "order": self.order,
             "next_attempt_at": format_instant(self.next_attempt_at)
             if self.next_attempt_at
             else None,

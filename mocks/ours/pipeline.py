@@ -22,7 +22,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from mocks.kernel import Kernel, format_instant, parse_instant
+from mocks.kernel import Kernel, format_instant, next_order, parse_instant
 from mocks.kernel.masking import PHI_KEYS, normalise
 
 from .destinations import Destination, Mapping, deliver
@@ -427,6 +427,7 @@ class Pipeline:
             "payload": payload,
             "time": format_instant(self.kernel.clock.now()),
             "correlation_id": event.get("correlation_id"),
+            "order": next_order(),
         }
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)

@@ -15,6 +15,7 @@ from scenarios.report import failure_text
 from scenarios.runner import ScenarioRunner
 from scenarios.server import spawn_up, stop_up
 from scenarios.stack import InProcessStack
+from scenarios.timeline import render
 
 BUILTINS = builtin_scenarios()
 
@@ -152,3 +153,22 @@ def test_pytest_collects_scenario_files_and_reports_expected_vs_actual(pytester)
     result = pytester.runpytest("-p", "no:xdist", "scenarios")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*expected:*Failed*", "*actual:*Completed*", "*timeline*"])
+
+
+def test_timeline_follows_one_correlation_id_in_causal_order():
+    """A Caspio insert → its webhook → the run and its step → the Ours call → dispatches, all
+    under the scenario's X-Request-ID and in that order although the clock is frozen."""
+    path = next(p for p in BUILTINS if p.stem == "caspio_triggers_webhook_lifecycle")
+    result = run(load_scenario(path))
+    assert result.passed, failure_text(result)
+    chain = [(e.service, e.kind) for e in result.timeline if e.correlation_id == "scn-0001"]
+    assert chain[:6] == [
+        ("caspio", "request"),
+        ("caspio", "webhook"),
+        ("engine", "run"),
+        ("engine", "step"),
+        ("ours", "request"),
+        ("ours", "dispatch"),
+    ], chain
+    table = render(result.timeline, follow="scn-0001")
+    assert table.row_count == len(chain)
