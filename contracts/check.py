@@ -57,6 +57,7 @@ def describe(exc: BaseException) -> str:
 
 
 def check_spec(target: Target, *, max_examples: int = 25, seed: int = 0) -> list[OperationResult]:
+    """Every operation on its own, then the sequences the spec's links describe (if any)."""
     schema = schemathesis.openapi.from_dict(target.vendor.spec())
     if target.app is not None:
         schema.app = target.app
@@ -66,7 +67,56 @@ def check_spec(target: Target, *, max_examples: int = 25, seed: int = 0) -> list
         result = OperationResult(f"{operation.method.upper()} {operation.path}")
         _run_operation(target, operation, result, max_examples, seed)
         results.append(result)
+    if _has_links(target.vendor.spec()):
+        results.append(_run_links(target, schema, max_examples))
     return results
+
+
+def _has_links(spec: dict[str, Any]) -> bool:
+    return any(
+        "links" in response
+        for item in spec.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for response in (operation.get("responses") or {}).values()
+        if isinstance(response, dict)
+    )
+
+
+def _run_links(target: Target, schema: Any, max_examples: int) -> OperationResult:
+    """Schemathesis' stateful test: follow the links (create → get/edit/delete the new thing)
+    with valid credentials, checking every answer."""
+    result = OperationResult("stateful: linked operations")
+    credential = authenticate(
+        target.vendor, target.vendor.default_auth, target.client, target.credentials
+    )
+    base = schema.as_state_machine()
+
+    class Linked(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            result.examples += 1
+            _with_credentials(case, credential.headers, credential.body, target.credentials)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": target.api_base}
+
+        def validate_response(self, response: Any, case: Any, *_a: Any, **_k: Any) -> None:
+            case.validate_response(response, checks=STANDARD_CHECKS)
+
+    try:
+        Linked.run(
+            settings=settings(
+                max_examples=max_examples,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                stateful_step_count=6,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    except (AssertionError, BaseExceptionGroup) as exc:
+        result.failures.append(describe(exc))
+    return result
 
 
 def _run_operation(
