@@ -23,11 +23,16 @@ from .model import WorkflowInvalid
 
 TICK_SECONDS = 1.0
 
+# A century: far enough for any test, near enough that a datetime never overflows.
+MAX_ADVANCE = 100 * 366 * 86400
+
 
 class ClockUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    advance_seconds: float | None = Field(None, ge=0)
+    advance_seconds: float | None = Field(
+        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
+    )
     set: str | None = None
     frozen: bool | None = None
     reset: bool | None = None

@@ -63,6 +63,8 @@ def up(
     from .server import StackServer, bind_sockets, urls_of, write_info
     from .stack import Stack
 
+    if info_file is not None:
+        info_file.unlink(missing_ok=True)  # a stale file must never read as "ready"
     try:
         sockets = bind_sockets(host, port)
     except OSError as exc:
@@ -80,7 +82,11 @@ def up(
             write_info(info_file, info)
         console.print("[green]ready[/green] — Ctrl-C to stop", highlight=False)
 
-    server.run_forever(on_ready=ready)
+    try:
+        server.run_forever(on_ready=ready)
+    finally:
+        if info_file is not None:
+            info_file.unlink(missing_ok=True)  # the stack is gone: so is its readiness signal
     console.print("stopped")
 
 

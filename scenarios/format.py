@@ -54,20 +54,106 @@ class WorkflowSpec(Strict):
         return self
 
 
-class Expectation(Strict):
-    """One thing that must hold. Exactly one kind key is set."""
+RunStatus = Literal["Running", "Completed", "Failed", "Canceled", "Terminated"]
+Mode = Literal["live", "test"]
 
-    run: dict[str, Any] | None = None
-    caspio_row: dict[str, Any] | None = None
-    caspio_rows: dict[str, Any] | None = None
-    caspio_webhooks: dict[str, Any] | None = None
-    dispatched: dict[str, Any] | None = None
-    not_dispatched: dict[str, Any] | None = None
-    event_recorded: dict[str, Any] | None = None
-    meter: dict[str, Any] | None = None
-    lead: dict[str, Any] | None = None
-    trigger_test: dict[str, Any] | None = None
-    http: dict[str, Any] | None = None
+
+class Counted(Strict):
+    """``count: n`` (exactly) or ``at_least: n`` (default: at least 1)."""
+
+    count: int | None = Field(None, ge=0)
+    at_least: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_count(self) -> Counted:
+        if self.count is not None and self.at_least is not None:
+            raise ValueError("give 'count' or 'at_least', not both")
+        return self
+
+
+class RunExpect(Counted):
+    workflow: str = Field(..., description="A workflow alias from 'workflows'")
+    status: RunStatus = "Completed"
+    step: str | None = Field(None, description="Only runs where this step ran ...")
+    output: dict[str, Any] | None = Field(None, description="... with at least this output")
+
+
+class CaspioRowExpect(Strict):
+    table: str
+    where: str | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaspioRowsExpect(Counted):
+    table: str
+    where: str | None = None
+
+
+class CaspioWebhooksExpect(Counted):
+    name: str | None = None
+    name_contains: str | None = None
+
+
+class DispatchedExpect(Counted):
+    event: str
+    destination: str | None = Field(None, description="Part of the destination's name")
+
+
+class NotDispatchedExpect(Strict):
+    event: str | None = None
+    mode: Mode | None = None
+
+
+class EventRecordedExpect(Counted):
+    event: str
+    mode: Mode | None = None
+
+
+class MeterExpect(Strict):
+    rose_by: int | None = Field(None, ge=0)
+    rose_at_least: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> MeterExpect:
+        if self.rose_by is not None and self.rose_at_least is not None:
+            raise ValueError("give 'rose_by' or 'rose_at_least', not both")
+        return self
+
+
+class LeadExpect(Strict):
+    id: int | str = Field(..., description="A lead id, or a template such as {{ lead.lead_id }}")
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class TriggerTestExpect(Counted):
+    workflow: str
+
+
+class HttpExpect(Strict):
+    service: Literal["engine", "whatconverts", "caspio", "ours"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    path: str
+    json_: Any = Field(None, alias="json")
+    params: dict[str, Any] | None = None
+    status: int = Field(200, ge=100, le=599)
+    body: Any = None
+
+
+class Expectation(Strict):
+    """One thing that must hold. Exactly one kind key is set; each kind's keys are checked, so a
+    misspelt key is an error at load time, never a check that silently passes."""
+
+    run: RunExpect | None = None
+    caspio_row: CaspioRowExpect | None = None
+    caspio_rows: CaspioRowsExpect | None = None
+    caspio_webhooks: CaspioWebhooksExpect | None = None
+    dispatched: DispatchedExpect | None = None
+    not_dispatched: NotDispatchedExpect | None = None
+    event_recorded: EventRecordedExpect | None = None
+    meter: MeterExpect | None = None
+    lead: LeadExpect | None = None
+    trigger_test: TriggerTestExpect | None = None
+    http: HttpExpect | None = None
     within: str | float = Field(0, description="Eventually, within this much virtual time")
 
     @model_validator(mode="after")
@@ -84,7 +170,13 @@ class Expectation(Strict):
 
     @property
     def params(self) -> dict[str, Any]:
-        return getattr(self, self.kind)
+        """The kind's keys as written (defaults left to the check)."""
+        model: Strict = getattr(self, self.kind)
+        return model.model_dump(exclude_unset=True, by_alias=True)
+
+    @property
+    def workflow(self) -> str | None:
+        return getattr(getattr(self, self.kind), "workflow", None)
 
 
 KINDS = (
@@ -200,6 +292,31 @@ class Scenario(Strict):
         if dupes:
             raise ValueError(f"workflow ids must be unique: {sorted(dupes)}")
         return value
+
+    @model_validator(mode="after")
+    def _known_workflows(self) -> Scenario:
+        """Every workflow a step or expectation names is one this scenario installs."""
+        known = {w.id for w in self.workflows}
+        used: list[tuple[str, str]] = []
+        for index, step in enumerate(self.steps, 1):
+            where = f"step {index} ({step.action})"
+            if step.action in ("activate", "deactivate", "delete_workflow"):
+                used.append((where, step.params))
+            elif step.action in ("update_workflow", "retry_run"):
+                used.append((where, step.params.get("workflow", "")))
+            for exp in step.expect or []:
+                if exp.workflow is not None:
+                    used.append((f"{where}, {exp.kind}", exp.workflow))
+        for index, exp in enumerate(self.expect, 1):
+            if exp.workflow is not None:
+                used.append((f"expect {index} ({exp.kind})", exp.workflow))
+        unknown = [f"{where}: {alias!r}" for where, alias in used if alias not in known]
+        if unknown:
+            listed = ", ".join(sorted(known)) or "none"
+            raise ValueError(
+                f"unknown workflow alias: {'; '.join(unknown)} (this scenario installs: {listed})"
+            )
+        return self
 
 
 class ScenarioError(ValueError):

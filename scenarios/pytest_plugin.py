@@ -13,6 +13,7 @@ closest known routes. Opt out per test with ``@pytest.mark.careflow_allow_unmatc
 from __future__ import annotations
 
 import difflib
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,18 +131,32 @@ class RemoteCallBlocked(AssertionError):
 
 @pytest.fixture
 def careflow_block_remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail any httpx request to a host that is not loopback (e.g. a real vendor API)."""
+    """Fail any request to a host that is not loopback (e.g. a real vendor API): httpx requests
+    by URL, and every other client (urllib, requests, raw sockets) at ``connect``. A blocked
+    call fails the test even if the code under test caught the error; a test that means to
+    provoke one empties the list it gets from this fixture."""
     blocked: list[str] = []
     real_sync = httpx.HTTPTransport.handle_request
     real_async = httpx.AsyncHTTPTransport.handle_async_request
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def refuse(what: str, host: str) -> RemoteCallBlocked:
+        blocked.append(what)
+        return RemoteCallBlocked(
+            f"careflow blocked a request to {host}: tests may only reach the "
+            "sandbox on loopback. Point your client at the fixture's .url instead."
+        )
 
     def check(request: httpx.Request) -> None:
         if not is_loopback_host(request.url.host):
-            blocked.append(f"{request.method} {request.url}")
-            raise RemoteCallBlocked(
-                f"careflow blocked a request to {request.url.host}: tests may only reach the "
-                "sandbox on loopback. Point your client at the fixture's .url instead."
-            )
+            raise refuse(f"{request.method} {request.url}", request.url.host)
+
+    def check_address(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            host = str(address[0])
+            if not is_loopback_host(host):
+                raise refuse(f"connect {host}:{address[1]}", host)
 
     def sync_handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
         check(request)
@@ -153,9 +168,26 @@ def careflow_block_remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
         check(request)
         return await real_async(self, request)
 
+    def connect(self: socket.socket, address: Any) -> None:
+        check_address(self, address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check_address(self, address)
+        return real_connect_ex(self, address)
+
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", sync_handle)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", async_handle)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     yield blocked
+    if blocked:
+        pytest.fail(
+            "careflow: the test tried to reach non-loopback hosts (blocked):\n"
+            + "\n".join(f"  - {call}" for call in blocked)
+            + "\n(point clients at the sandbox fixtures' .url)",
+            pytrace=False,
+        )
 
 
 def _mode(request: pytest.FixtureRequest) -> tuple[str, int]:

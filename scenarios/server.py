@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -19,7 +20,24 @@ from typing import Any
 import httpx
 import uvicorn
 
+from mocks.kernel.middleware import SandboxDroppedConnection
+
 from .stack import PORT_OFFSETS, SERVICES, Stack
+
+
+class _InjectedFaultsAreNotErrors(logging.Filter):
+    """uvicorn logs an app that cuts a connection as a crash with a traceback; an injected
+    ``drop``/``timeout`` fault does that on purpose, so it becomes one plain line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SandboxDroppedConnection):
+            record.msg, record.args, record.exc_info, record.levelno = str(exc), (), None, 20
+            record.levelname = "INFO"
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(_InjectedFaultsAreNotErrors())
 
 
 class _Server(uvicorn.Server):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -17,13 +19,18 @@ from .faults import FaultSpec
 
 TENANT_HEADER = "X-Sandbox-Tenant"
 
+# A century: far enough for any test, near enough that a datetime never overflows.
+MAX_ADVANCE = 100 * 366 * 86400
+
 
 class ClockUpdate(BaseModel):
     """Move the shared clock: advance, set, freeze/unfreeze, or reset to real time."""
 
     model_config = ConfigDict(extra="forbid")
 
-    advance_seconds: float | None = Field(None, ge=0, description="Move forward by n seconds")
+    advance_seconds: float | None = Field(
+        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
+    )
     set: str | None = Field(None, description="ISO-8601 instant, e.g. 2026-01-01T12:00:00Z")
     frozen: bool | None = None
     reset: bool | None = Field(None, description="Back to real time, not frozen")
@@ -119,7 +126,8 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
             backend().import_state(tenant, doc["state"])
         except CredentialRefused as exc:
             raise HTTPException(422, str(exc)) from exc
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, sqlite3.Error) as exc:
+            # load_state builds a fresh state and installs it only when whole: nothing changed
             raise HTTPException(422, f"state document rejected: {exc}") from exc
         return {"status": "imported", "service": kernel.service, "tenant": tenant}
 
@@ -143,6 +151,13 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
     @router.post("/clock", response_model=ClockState)
     async def move_clock(update: ClockUpdate) -> dict[str, Any]:
         clock = kernel.clock
+        start = parse_instant(update.set) if update.set is not None else clock.now()
+        try:  # refuse before anything moves: bad input changes nothing
+            start + timedelta(seconds=update.advance_seconds or 0)
+        except OverflowError:
+            raise HTTPException(
+                422, f"advancing {update.advance_seconds} s would pass year 9999"
+            ) from None
         if update.reset:
             clock.reset()
         if update.frozen is not None:
@@ -178,19 +193,27 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
             )
         }
 
+    def explicit_tenant(request: Request) -> str | None:
+        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
+        return tenant_of(request) if explicit else None
+
     @router.get("/faults")
-    async def list_faults() -> dict[str, Any]:
-        return {"items": [f.as_dict() for f in kernel.faults.items()]}
+    async def list_faults(tenant: str | None = None) -> dict[str, Any]:
+        faults = kernel.faults.items()
+        if tenant is not None:
+            faults = [f for f in faults if f.spec.tenant in (None, tenant)]
+        return {"items": [f.as_dict() for f in faults]}
 
     @router.post("/faults", status_code=201)
-    async def add_fault(spec: FaultSpec) -> dict[str, Any]:
+    async def add_fault(spec: FaultSpec, request: Request) -> dict[str, Any]:
+        if spec.tenant is None and (tenant := explicit_tenant(request)) is not None:
+            spec = spec.model_copy(update={"tenant": tenant})
         return kernel.faults.add(spec).as_dict()
 
     @router.delete("/faults")
-    async def clear_faults() -> dict[str, Any]:
-        count = len(kernel.faults.items())
-        kernel.faults.clear()
-        return {"deleted": count}
+    async def clear_faults(request: Request) -> dict[str, Any]:
+        """Every fault, or with a tenant header/parameter only that tenant's."""
+        return {"deleted": kernel.faults.clear(explicit_tenant(request))}
 
     @router.delete("/faults/{fault_id}", status_code=204)
     async def delete_fault(fault_id: int) -> Response:

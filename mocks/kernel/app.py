@@ -9,6 +9,8 @@ from typing import Any, TypedDict
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -73,5 +75,20 @@ def build_fake_app(
         body, headers = backend.error_body(exc.status_code, message)
         return JSONResponse(body, exc.status_code, headers={**headers, **(exc.headers or {})})
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, 422)
+
     app.add_middleware(SandboxMiddleware, kernel=kernel)
     return app
+
+
+def json_safe(value: Any) -> Any:
+    """Validation errors echo the input; NaN or infinity in it must not turn a 422 into a 500."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value

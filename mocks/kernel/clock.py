@@ -78,11 +78,17 @@ class VirtualClock:
         if seconds < 0:
             raise ValueError("the clock only moves forward: advance_seconds must be >= 0")
         with self._lock:
-            step = timedelta(seconds=seconds)
-            if self._frozen_at is not None:
-                self._frozen_at += step
-            else:
-                self._offset += step
+            try:
+                step = timedelta(seconds=seconds)
+                if self._frozen_at is not None:
+                    self._frozen_at += step
+                else:
+                    self._offset + step + datetime.now(UTC)  # would the clock still read?
+                    self._offset += step
+            except OverflowError:
+                raise ValueError(
+                    f"advancing {seconds} s would take the clock past year 9999"
+                ) from None
             moment = self.now()
         if notify:
             self._notify()

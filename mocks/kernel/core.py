@@ -84,8 +84,7 @@ class Kernel:
         self.backend.reset(tenant)
         self.journal.clear(tenant)
         self.webhooks.clear(tenant)
-        if tenant is None:
-            self.faults.clear()
+        self.faults.clear(tenant)
         for hook in self._reset_hooks:
             hook(tenant)
 

@@ -8,6 +8,10 @@ Kinds:
 - ``timeout``: the client sees a read timeout (in-process at once; over a socket after
   ``latency_ms``, default 30 s, the connection is closed without an answer).
 - ``drop``: the connection is closed mid-answer (the client sees a protocol error).
+
+A fault posted for a tenant (``X-Sandbox-Tenant`` header or ``"tenant"`` in the body) fires only on
+requests whose credential belongs to that tenant, so parallel tests on one server keep their
+faults to themselves; without one it fires for every tenant.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import itertools
 import random
 import re
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FaultKind = Literal["error", "latency", "timeout", "drop"]
 
@@ -41,6 +46,7 @@ class FaultSpec(BaseModel):
     probability: float | None = Field(None, ge=0.0, le=1.0)
     retry_after: int | None = Field(None, ge=0)
     latency_ms: int | None = Field(None, ge=0, le=600_000)
+    tenant: str | None = Field(None, description="Only requests of this tenant (default: all)")
 
     @field_validator("method")
     @classmethod
@@ -53,6 +59,16 @@ class FaultSpec(BaseModel):
         if not value.startswith("/") and value != "*":
             raise ValueError("path must start with '/' (or be '*')")
         return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FaultSpec:
+        if self.kind == "latency" and self.latency_ms is None:
+            raise ValueError("a latency fault needs latency_ms (how long to delay)")
+        if self.kind == "error" and self.status is not None and self.status < 400:
+            raise ValueError(f"an error fault needs an error status (400-599), not {self.status}")
+        if self.retry_after is not None and self.kind != "error":
+            raise ValueError("retry_after only applies to kind 'error' (e.g. a 429)")
+        return self
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -79,10 +95,12 @@ class Fault:
         self._regex = compile_pattern(spec.path)
         self._random = random.Random(f"{seed}:{fault_id}")
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, tenant_of: Callable[[], str | None]) -> bool:
         if self.spec.method not in ("*", method.upper()):
             return False
-        return self._regex.fullmatch(path) is not None
+        if self._regex.fullmatch(path) is None:
+            return False
+        return self.spec.tenant is None or tenant_of() == self.spec.tenant
 
     def fire(self) -> bool:
         """Decide whether this matching request is faulted (consumes ``times``)."""
@@ -121,21 +139,27 @@ class FaultStore:
         with self._lock:
             return self._faults.pop(fault_id, None) is not None
 
-    def clear(self) -> None:
+    def clear(self, tenant: str | None = None) -> int:
+        """Drop every fault, or (``tenant``) only that tenant's; ids are never reused."""
         with self._lock:
-            self._faults.clear()
-            self._ids = itertools.count(1)
+            doomed = [f.id for f in self._faults.values() if tenant in (None, f.spec.tenant)]
+            for fault_id in doomed:
+                del self._faults[fault_id]
+            return len(doomed)
 
     def items(self) -> list[Fault]:
         with self._lock:
             return list(self._faults.values())
 
-    def match(self, method: str, path: str) -> Fault | None:
-        """The first rule that matches and fires for this request, if any."""
+    def match(
+        self, method: str, path: str, tenant_of: Callable[[], str | None] = lambda: None
+    ) -> Fault | None:
+        """The first rule that matches and fires for this request, if any. ``tenant_of`` is
+        called (at most once is enough: callers cache) only for tenant-scoped rules."""
         if not self._faults:
             return None
         with self._lock:
             for fault in self._faults.values():
-                if fault.matches(method, path) and fault.fire():
+                if fault.matches(method, path, tenant_of) and fault.fire():
                     return fault
         return None

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +45,37 @@ async def send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
+def request_credentials(scope: Scope, raw_body: bytes) -> Iterator[str]:
+    """Every value in a request that could be a vendor credential, where vendors put them:
+    Basic user / Bearer token, ``token``/``client_id``/``api_token`` in query, form or JSON
+    body, and path segments (a webhook URL token). Used to find a request's tenant before
+    routing, for tenant-scoped faults."""
+    auth = _header(scope, b"authorization") or ""
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(value).decode("latin-1").partition(":")[0]
+        except (binascii.Error, ValueError):
+            user = ""
+        yield user
+    elif scheme.lower() == "bearer":
+        yield value.strip()
+    keys = ("token", "client_id", "api_token")
+    fields = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    content_type = _header(scope, b"content-type") or ""
+    if "json" in content_type:
+        try:
+            document = json.loads(raw_body or b"null")
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            fields.update({k: v for k, v in document.items() if isinstance(v, str)})
+    elif "form" in content_type:
+        fields.update(parse_qsl(raw_body.decode("latin-1")))
+    yield from (fields[key] for key in keys if key in fields)
+    yield from (segment for segment in scope["path"].split("/") if len(segment) >= 8)
+
+
 class SandboxMiddleware:
     def __init__(self, app: ASGIApp, kernel: Kernel) -> None:
         self.app = app
@@ -62,14 +97,36 @@ class SandboxMiddleware:
             correlation_id.reset(token)
 
     @staticmethod
-    def _echo(send: Send, cid_header: tuple[bytes, bytes], seen: dict[str, Any]) -> Send:
+    def _echo(
+        send: Send,
+        cid_header: tuple[bytes, bytes],
+        seen: dict[str, Any],
+        before_last: Callable[[], None] = lambda: None,
+    ) -> Send:
+        """Adds the correlation id; calls ``before_last`` just before the answer's last chunk
+        goes out, so that a client that has its answer always finds it in the journal."""
+
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), cid_header]}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                before_last()
             await send(message)
 
         return wrapped
+
+    def _tenant_of(self, scope: Scope, raw_body: bytes) -> Callable[[], str | None]:
+        def resolve() -> str | None:
+            backend = self.kernel.backend
+            if backend is None:
+                return None
+            for credential in request_credentials(scope, raw_body):
+                if (tenant := backend.tenant_for(credential)) is not None:
+                    return tenant
+            return None
+
+        return resolve
 
     async def _vendor_call(
         self, scope: Scope, receive: Receive, send: Send, cid: str, cid_header: tuple[bytes, bytes]
@@ -95,47 +152,72 @@ class SandboxMiddleware:
         seen: dict[str, Any] = {"status": None}
         scope.setdefault("state", {})
         method, path = scope["method"], scope["path"]
-        fault = kernel.faults.match(method, path)
+        fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body))
         fault_info = None
+        journaled = False
+
+        def journal() -> None:
+            nonlocal journaled
+            if not journaled:
+                journaled = True
+                self._journal(scope, raw_body, cid, seen["status"], fault_info, order)
+
+        echo = self._echo(send, cid_header, seen, journal)
         try:
-            if fault is not None:
-                spec = fault.spec
-                fault_info = {"id": fault.id, "kind": spec.kind}
-                if spec.kind == "latency":
-                    await self._delay((spec.latency_ms or 0) / 1000)
-                    await self.app(scope, replay, self._echo(send, cid_header, seen))
-                elif spec.kind == "error":
-                    status = spec.status or 500
-                    assert kernel.backend is not None
-                    default_body, headers = kernel.backend.error_body(
-                        status, f"Injected fault #{fault.id}"
-                    )
-                    body_out = spec.body if spec.body is not None else default_body
-                    headers = {**headers, "x-sandbox-fault": str(fault.id)}
-                    if spec.retry_after is not None:
-                        headers["retry-after"] = str(spec.retry_after)
-                    seen["status"] = status
-                    await send_json(self._echo(send, cid_header, {}), status, body_out, headers)
-                elif spec.kind == "timeout":
-                    seen["status"] = 0
-                    if kernel.over_socket:
-                        await asyncio.sleep((spec.latency_ms or 30_000) / 1000)
-                        raise SandboxDroppedConnection("sandbox fault: timeout")
+            if fault is None:
+                await self.app(scope, replay, echo)
+                return
+            spec = fault.spec
+            fault_info = {"id": fault.id, "kind": spec.kind}
+            if spec.kind == "latency":
+                await self._delay((spec.latency_ms or 0) / 1000)
+                await self.app(scope, replay, echo)
+            elif spec.kind == "error":
+                status = spec.status or 500
+                assert kernel.backend is not None
+                default_body, headers = kernel.backend.error_body(
+                    status, f"Injected fault #{fault.id}"
+                )
+                body_out = spec.body if spec.body is not None else default_body
+                headers = {**headers, "x-sandbox-fault": str(fault.id)}
+                if spec.retry_after is not None:
+                    headers["retry-after"] = str(spec.retry_after)
+                await send_json(echo, status, body_out, headers)
+            elif spec.kind == "timeout":
+                seen["status"] = 0
+                journal()
+                if not kernel.over_socket:
                     raise SandboxTimeout(f"sandbox fault #{fault.id}: read timeout")
-                else:  # drop
-                    seen["status"] = 0
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [(b"content-length", b"64"), cid_header],
-                        }
-                    )
-                    raise SandboxDroppedConnection(f"sandbox fault #{fault.id}: connection dropped")
-            else:
-                await self.app(scope, replay, self._echo(send, cid_header, seen))
+                # Over a socket: say nothing until the client gives up (its timeout) or
+                # ``latency_ms`` passes, then close the connection without an answer.
+                if await self._silence(receive, (spec.latency_ms or 30_000) / 1000):
+                    return  # the client hung up: nothing left to send
+                await self._cut(send, cid_header, f"sandbox fault #{fault.id}: timeout")
+            else:  # drop
+                seen["status"] = 0
+                journal()
+                await self._cut(send, cid_header, f"sandbox fault #{fault.id}: connection dropped")
         finally:
-            self._journal(scope, raw_body, cid, seen["status"], fault_info, order)
+            journal()
+
+    @staticmethod
+    async def _silence(receive: Receive, seconds: float) -> bool:
+        """Wait, answering nothing, until the client disconnects (True) or ``seconds`` pass."""
+        try:
+            async with asyncio.timeout(seconds):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return False
+        return True
+
+    @staticmethod
+    async def _cut(send: Send, cid_header: tuple[bytes, bytes], reason: str) -> None:
+        """Promise a body, then close the connection without it: the client sees a protocol
+        error (a server can only answer 500 for an app that fails before it starts)."""
+        headers = [(b"content-length", b"64"), cid_header]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise SandboxDroppedConnection(reason)
 
     async def _delay(self, seconds: float) -> None:
         clock = self.kernel.clock

@@ -40,6 +40,24 @@ def test_bad_clock_input_is_422_and_moves_nothing(admin, body, needle):
     assert admin.get("/__sandbox/clock").json()["now"] == "2026-01-01T12:00:00Z"
 
 
+@pytest.mark.parametrize(
+    "raw, needle",
+    [
+        ('{"advance_seconds": NaN}', "finite number"),
+        ('{"advance_seconds": 1e400}', "finite number"),
+        ('{"advance_seconds": 1e12}', "less than or equal to"),
+        ('{"set": "9999-12-31T00:00:00Z", "advance_seconds": 86400000}', "year 9999"),
+    ],
+)
+def test_out_of_range_advance_is_422_and_moves_nothing(admin, raw, needle):
+    response = admin.post(
+        "/__sandbox/clock", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert needle in response.text
+    assert admin.get("/__sandbox/clock").json()["now"] == "2026-01-01T12:00:00Z"
+
+
 def test_advancing_one_fake_moves_the_whole_stack():
     clock = VirtualClock("2026-01-01T00:00:00Z", frozen=True)
     with InProcessStack(clock=clock) as stack, stack.client() as client:
@@ -97,3 +115,15 @@ def test_seed_accepts_yaml(admin):
     assert response.status_code == 200
     bad = admin.post("/__sandbox/seed", content=b"[1, 2", headers={"content-type": "text/plain"})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("service", ["whatconverts", "caspio", "ours"])
+def test_a_malformed_state_document_is_422_and_changes_nothing(service):
+    with InProcessStack() as stack, stack.client(service) as client:
+        before = client.get("/__sandbox/state").json()
+        for broken in (5, [], "x", {"nonsense": True}):
+            doc = {"service": service, "state": {key: broken for key in before["state"]}}
+            response = client.post("/__sandbox/state", json=doc)
+            assert response.status_code == 422, (broken, response.text)
+            assert "state document rejected" in response.json()["detail"]
+            assert client.get("/__sandbox/state").json()["state"] == before["state"]

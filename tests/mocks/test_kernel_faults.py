@@ -107,3 +107,87 @@ def test_bad_fault_is_422_and_adds_nothing(admin, body, needle):
     assert response.status_code == 422
     assert needle in response.text
     assert admin.get("/__sandbox/faults").json() == {"items": []}
+
+
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"path": "/a", "kind": "latency"}, "needs latency_ms"),
+        ({"path": "/a", "kind": "error", "status": 200}, "error status"),
+        ({"path": "/a", "kind": "latency", "latency_ms": 5, "retry_after": 3}, "retry_after"),
+    ],
+)
+def test_incoherent_fault_is_422_and_adds_nothing(admin, body, needle):
+    response = admin.post("/__sandbox/faults", json=body)
+    assert response.status_code == 422
+    assert needle in response.text
+    assert admin.get("/__sandbox/faults").json() == {"items": []}
+
+
+def test_fault_ids_are_never_reused_after_a_clear(admin):
+    first = admin.post("/__sandbox/faults", json={"path": "/a"}).json()["id"]
+    admin.delete("/__sandbox/faults")
+    assert admin.post("/__sandbox/faults", json={"path": "/a"}).json()["id"] > first
+
+
+def test_a_tenant_scoped_fault_fires_only_for_that_tenants_credential(admin):
+    alice = admin.post("/__sandbox/tenants", json={"name": "alice"}).json()["credentials"]
+    default = admin.get("/__sandbox/info").json()
+    scoped = {"X-Sandbox-Tenant": "alice"}
+    fault = {"method": "GET", "path": "/api/v1/leads", "status": 503}
+    created = admin.post("/__sandbox/faults", json=fault, headers=scoped).json()
+    assert created["tenant"] == "alice"
+
+    alice_auth = (alice["api_token"], alice["api_secret"])
+    default_auth = (default["api_token"], default["api_secret"])
+    assert admin.get("/api/v1/leads", auth=default_auth).status_code == 200
+    assert admin.get("/api/v1/leads", auth=alice_auth).status_code == 503
+    # an unscoped fault still fires for everyone
+    admin.post("/__sandbox/faults", json={**fault, "status": 502, "times": 1})
+    assert admin.get("/api/v1/leads", auth=default_auth).status_code == 502
+
+    # clearing alice's faults leaves the others' alone (and vice versa for the listing)
+    admin.post("/__sandbox/faults", json={**fault, "status": 500})
+    assert admin.delete("/__sandbox/faults", headers=scoped).json() == {"deleted": 1}
+    assert [f["status"] for f in admin.get("/__sandbox/faults").json()["items"]] == [502, 500]
+    assert admin.get("/api/v1/leads", auth=alice_auth).status_code == 500
+
+
+def test_a_client_that_has_its_answer_finds_it_in_the_journal(wc_app):
+    """The journal entry is written before the answer's last chunk leaves the server, so a
+    test that checks the journal right after a response never misses it (strict mode)."""
+    seen_in_journal: list[bool] = []
+
+    async def scenario() -> None:
+        kernel = wc_app.state.kernel
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                seen_in_journal.append(
+                    any(e["path"] == "/api/v1/nope" for e in kernel.journal.items())
+                )
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/v1/nope",
+            "raw_path": b"/api/v1/nope",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8401),
+        }
+        await wc_app(scope, receive, send)
+        assert sent[0]["status"] == 404
+
+    asyncio.run(scenario())
+    assert seen_in_journal == [True]

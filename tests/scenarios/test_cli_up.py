@@ -28,6 +28,7 @@ def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
         out, err = stop_up(proc)
     assert proc.returncode == 0, err.decode()
     assert b"stopped" in out
+    assert not info_file.exists()  # a stopped stack leaves no "ready" signal behind
 
 
 def test_help_lists_every_command():

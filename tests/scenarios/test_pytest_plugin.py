@@ -76,6 +76,56 @@ def test_remote_hosts_are_blocked(pytester):
             with pytest.raises(AssertionError, match="blocked a request to api.oursprivacy.com"):
                 httpx.post("https://api.oursprivacy.com/api/v1/track", json={})
             assert careflow_block_remote == ["POST https://api.oursprivacy.com/api/v1/track"]
+            careflow_block_remote.clear()  # provoked on purpose: acknowledged
+
+        def test_any_client_is_blocked_at_connect(careflow_stack, careflow_block_remote):
+            import socket
+            import urllib.request
+
+            with pytest.raises(AssertionError, match="blocked a request to 203.0.113.9"):
+                urllib.request.urlopen("http://203.0.113.9/api/v1/leads", timeout=1)
+            with pytest.raises(AssertionError, match="blocked"):
+                socket.create_connection(("198.51.100.7", 443), timeout=1)
+            assert careflow_block_remote == ["connect 203.0.113.9:80", "connect 198.51.100.7:443"]
+            careflow_block_remote.clear()
+
+        def test_swallowed_block_still_fails(careflow_stack):
+            try:
+                httpx.get("https://app.whatconverts.com/api/v1/leads")
+            except Exception:
+                pass  # client code that hides errors must not hide a real-vendor call
         """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*tried to reach non-loopback hosts*", "*GET https://app.whatconverts.com/api/v1/leads*"]
+    )
+
+
+@pytest.mark.careflow(mode="server")
+def test_timeout_and_drop_faults_over_a_real_socket(ours):
+    """Over a socket a timeout fault answers nothing at all (the client's own timeout fires),
+    and a drop closes the connection mid-answer: neither is a 500."""
+    import httpx
+
+    ours.fault("/api/v1/track", kind="timeout", latency_ms=60_000, times=1)
+    ours.fault("/api/v1/identify", kind="drop", times=1)
+    # a patient client outlasts the fault: the connection closes with no answer, never a 500
+    ours.fault("/api/v1/batch", kind="timeout", latency_ms=50, times=1)
+    with httpx.Client(base_url=ours.url, timeout=0.3) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/api/v1/track", json={})
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/api/v1/identify", json={})
+    with (
+        httpx.Client(base_url=ours.url, timeout=30) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        client.post("/api/v1/batch", json={})
+    kinds = [(e["path"], e["status"], e["fault"]["kind"]) for e in ours.journal() if e["fault"]]
+    assert kinds == [
+        ("/api/v1/track", 0, "timeout"),
+        ("/api/v1/identify", 0, "drop"),
+        ("/api/v1/batch", 0, "timeout"),
+    ]

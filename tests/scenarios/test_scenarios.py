@@ -97,6 +97,38 @@ def test_scenario_errors_name_the_line():
     assert "bad.yaml" in message and "line 5" in message
 
 
+HEAD = """name: x
+workflows:
+  - id: intake
+    definition: {name: w, trigger: {app: webhook}, steps: []}
+"""
+
+
+@pytest.mark.parametrize(
+    "expectation, needle",
+    [
+        ("run: {workflow: intake, staus: Failed}", "staus"),
+        ("run: {workflow: intake, status: Done}", "Completed"),
+        ("run: {workflow: intake, at_least: -3}", "greater than or equal to 0"),
+        ("run: {workflow: intake, count: 1, at_least: 1}", "not both"),
+        ("caspio_row: {table: Patients, valuse: {Name: Nobody}}", "valuse"),
+        ("not_dispatched: {mode: tests}", "'live' or 'test'"),
+        ("http: {service: nowhere, path: /x}", "service"),
+        ("run: {workflow: nope}", "unknown workflow alias: expect 1 (run): 'nope'"),
+    ],
+)
+def test_a_misspelt_or_impossible_expectation_is_refused_at_load(expectation, needle):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(f"{HEAD}expect:\n  - {expectation}\n", "typo.yaml")
+    assert needle in str(info.value)
+    assert "typo.yaml" in str(info.value)
+
+
+def test_a_step_naming_an_unknown_workflow_is_refused_at_load():
+    with pytest.raises(ScenarioError, match="step 1 \\(activate\\): 'intak'"):
+        parse_scenario(f"{HEAD}steps:\n  - activate: intak\n", "typo.yaml")
+
+
 def test_setup_resets_state_between_scenarios_on_one_stack():
     """Two scenarios in a row on one stack: the second sees none of the first one's leads."""
     path = next(p for p in BUILTINS if p.stem == "wc_quote_marks_quotable")
