@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,8 +36,8 @@ KeepOpt = Annotated[bool, typer.Option(help="Leave the stack up afterwards, unti
 def stack_table(info: dict[str, Any], title: str = "careflow sandbox") -> Table:
     table = Table(title=title)
     table.add_column("service")
-    table.add_column("URL")
-    table.add_column("demo credentials")
+    table.add_column("URL", overflow="fold")
+    table.add_column("demo credentials", overflow="fold")
     for name, entry in info.items():
         creds = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
         table.add_row(name, entry["url"], creds or "-")
@@ -141,7 +143,10 @@ def demo(
 
 @app.command("run")
 def run_scenarios(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=True)],
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Scenario YAML files, or built-in names (see `careflow scenarios`)."),
+    ],
     url: Annotated[
         str | None,
         typer.Option(help="Engine URL of a running stack (careflow up); in-process by default."),
@@ -159,12 +164,27 @@ def run_scenarios(
     from .format import ScenarioError, load_scenario
 
     try:
-        scenarios = [load_scenario(f) for f in files]
-    except ScenarioError as exc:
+        scenarios = [load_scenario(scenario_path(f)) for f in files]
+    except (ScenarioError, FileNotFoundError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     results = execute(scenarios, url=url, seed=seed, quiet=quiet, follow=follow)
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+def scenario_path(name: str) -> Path:
+    """A scenario file, or a built-in scenario by file name (with or without ``.yaml``)."""
+    from .format import builtin_dir
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    for candidate in (builtin_dir() / name, builtin_dir() / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{name}: no such scenario file or built-in scenario (`careflow scenarios` lists them)"
+    )
 
 
 def execute(
@@ -177,6 +197,14 @@ def execute(
 
     results = []
     stacks: dict[int, InProcessStack] = {}  # in-process: one stack per seed, reset per scenario
+    restore_clock = None
+    if url:
+        console.print(
+            f"[yellow]note:[/yellow] each scenario resets the stack at {url} (engine runs and "
+            "workflows, fake data, faults) and sets its clock; the clock is put back afterwards.",
+            highlight=False,
+        )
+        restore_clock = _clock_restorer(StackDriver.remote(url))
     try:
         for scenario in scenarios:
             if url:
@@ -191,8 +219,27 @@ def execute(
     finally:
         for stack in stacks.values():
             stack.__exit__(None, None, None)
+        if restore_clock is not None:
+            restore_clock()
     console.print(summary_table(results))
     return results
+
+
+def _clock_restorer(driver: Any) -> Callable[[], None]:
+    """Put a shared stack's clock back as it was: frozen where it stood, or running on."""
+    import time
+
+    from mocks.kernel import format_instant, parse_instant
+
+    before, started = driver.clock(), time.monotonic()
+
+    def restore() -> None:
+        moment = parse_instant(before["now"])
+        if not before["frozen"]:
+            moment += timedelta(seconds=time.monotonic() - started)
+        driver.move_clock(frozen=before["frozen"], set=format_instant(moment))
+
+    return restore
 
 
 @app.command("scenarios")
@@ -200,13 +247,13 @@ def list_scenarios() -> None:
     """List the built-in scenarios (shipped in the package)."""
     from .format import builtin_scenarios, load_scenario
 
-    table = Table(title="built-in scenarios")
-    table.add_column("file")
-    table.add_column("name")
-    table.add_column("description")
+    table = Table(title="built-in scenarios (careflow run NAME runs one)")
+    table.add_column("name", overflow="fold")
+    table.add_column("title", overflow="fold")
+    table.add_column("description", overflow="fold")
     for path in builtin_scenarios():
         scenario = load_scenario(path)
-        table.add_row(path.name, scenario.name, scenario.description.strip().split("\n")[0])
+        table.add_row(path.stem, scenario.name, scenario.description.strip().split("\n")[0])
     console.print(table)
 
 

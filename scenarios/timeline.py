@@ -96,10 +96,13 @@ def collect(driver: StackDriver) -> list[Event]:
             status=r["status"],
             correlation_id=r.get("correlation_id") or "",
         )
+        time, order = r.get("started_at") or "", r.get("order") or 0
         for s in r.get("steps", []):
+            # a step that never started (skipped) sorts right after the one before it
+            time, order = s.get("started_at") or time, s.get("order") or order
             add(
-                time=s.get("started_at") or r.get("started_at") or "",
-                order=s.get("order") or r.get("order") or 0,
+                time=time,
+                order=order,
                 service="engine",
                 kind="step",
                 what=f"  {s['id']}",

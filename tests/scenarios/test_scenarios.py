@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from scenarios.driver import StackDriver
@@ -148,19 +149,39 @@ def test_builtins_pass_against_careflow_up(tmp_path: Path):
     proc = spawn_up(info)
     try:
         engine_url = json.loads(info.read_text())["engine"]["url"]
+        pinned = {"set": "2030-05-05T05:05:05Z", "frozen": True}
+        assert httpx.post(f"{engine_url}/__sandbox/clock", json=pinned).status_code == 200
         out = subprocess.run(
             [sys.executable, "-m", "scenarios.cli", "run", "--quiet", "--url", engine_url]
-            + [str(p) for p in BUILTINS],
+            # files, and one built-in by name as `careflow scenarios` lists it
+            + [str(p) for p in BUILTINS[1:]]
+            + [BUILTINS[0].stem],
             capture_output=True,
             text=True,
             timeout=120,
             env={"COLUMNS": "200", "PATH": ""},
         )
+        # the shared stack's clock is put back as it was
+        clock = httpx.get(f"{engine_url}/__sandbox/clock").json()
+        assert clock == {"now": "2030-05-05T05:05:05Z", "frozen": True}
     finally:
         stop_up(proc)
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "resets the stack" in out.stdout
     assert out.stdout.count("│ passed") == len(BUILTINS)
     assert "FAIL" not in out.stdout and "│ failed" not in out.stdout
+
+
+def test_careflow_run_names_an_unknown_scenario():
+    out = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "run", "no_such_scenario"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+    assert out.returncode == 2
+    assert "no_such_scenario: no such scenario file or built-in scenario" in out.stdout
 
 
 def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):
