@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import yaml
 
-from .target import Target
+from .target import Target, unreachable
 from .vendors import Vendor, authenticate
 
 TYPES = {
@@ -98,6 +98,10 @@ def run_case(target: Target, case: dict[str, Any], admin: bool = True) -> CaseRe
     for index, step in enumerate(case["steps"], 1):
         try:
             exchange, response = send_step(target, case["name"], index, step, saved)
+        except httpx.TransportError as exc:
+            result.status = "failed"
+            result.problems.append(f"step {index}: {unreachable(target, exc)}")
+            return result
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             result.status = "failed"
             result.problems.append(f"step {index}: {type(exc).__name__}: {exc}")
@@ -232,8 +236,8 @@ def json_path(body: Any, path: str) -> Any:
 
 
 def fill(value: Any, saved: dict[str, Any]) -> Any:
-    """``{name}`` in strings from saved values and credentials (a whole-string ``{name}`` keeps
-    the saved value's type); ``{$repeat: n, item: x}`` is a list of n copies of x."""
+    """``{name}`` in strings (mapping keys too) from saved values and credentials (a whole-string
+    ``{name}`` keeps the saved value's type); ``{$repeat: n, item: x}`` is a list of n copies."""
     if isinstance(value, str):
         whole = re.fullmatch(r"\{(\w+)\}", value)
         if whole and whole.group(1) in saved:
@@ -242,7 +246,7 @@ def fill(value: Any, saved: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if set(value) == {"$repeat", "item"}:  # a long list without a long file
             return [fill(value["item"], saved) for _ in range(int(value["$repeat"]))]
-        return {k: fill(v, saved) for k, v in value.items()}
+        return {str(fill(k, saved)): fill(v, saved) for k, v in value.items()}
     if isinstance(value, list):
         return [fill(v, saved) for v in value]
     return value

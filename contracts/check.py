@@ -21,8 +21,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from .target import Target
-from .vendors import authenticate
+from .target import Target, unreachable
+from .vendors import authenticate, probe
 
 STANDARD_CHECKS = [
     not_a_server_error,
@@ -61,15 +61,33 @@ def check_spec(target: Target, *, max_examples: int = 25, seed: int = 0) -> list
     schema = schemathesis.openapi.from_dict(target.vendor.spec())
     if target.app is not None:
         schema.app = target.app
+    blocked = preflight(target)
     results = []
     for item in schema.get_all_operations():
         operation = item.ok()
         result = OperationResult(f"{operation.method.upper()} {operation.path}")
-        _run_operation(target, operation, result, max_examples, seed)
+        if blocked:
+            result.failures.append(blocked)
+        else:
+            _run_operation(target, operation, result, max_examples, seed)
         results.append(result)
     if _has_links(target.vendor.spec()):
-        results.append(_run_links(target, schema, max_examples))
+        links = OperationResult(
+            "stateful: linked operations", failures=[blocked] if blocked else []
+        )
+        results.append(links if blocked else _run_links(target, schema, max_examples))
     return results
+
+
+def preflight(target: Target) -> str | None:
+    """Why nothing can be checked (the target is down, or refuses the credentials), or None."""
+    try:
+        probe(target.vendor, target.client, target.credentials)
+    except httpx.TransportError as exc:
+        return unreachable(target, exc)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        return f"could not authenticate: {exc}"
+    return None
 
 
 def _has_links(spec: dict[str, Any]) -> bool:
@@ -116,6 +134,8 @@ def _run_links(target: Target, schema: Any, max_examples: int) -> OperationResul
         )
     except (AssertionError, BaseExceptionGroup) as exc:
         result.failures.append(describe(exc))
+    except httpx.TransportError as exc:
+        result.failures.append(unreachable(target, exc))
     return result
 
 

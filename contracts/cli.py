@@ -18,7 +18,9 @@ contract_app = typer.Typer(
     help="Check a fake or a real vendor URL against the vendor's spec, cases and recordings.",
     no_args_is_help=True,
 )
-console = Console()
+# soft_wrap: a line stays one line, however narrow the terminal (CI logs are not a TTY, and
+# Rich would wrap them at 80 columns)
+console = Console(soft_wrap=True)
 
 VendorArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(VENDORS)}.")]
 BaseUrlOpt = Annotated[

@@ -1,104 +1,45 @@
 """Recordings: real request/response pairs kept under ``contracts/recordings/<vendor>/``, scrubbed
 of secrets and PHI, with volatile values normalised, and replayed against the fake by ``verify``.
 
-Scrubbing is on by default and stable: the same real value always becomes the same synthetic
-value (``example.com`` emails, ``555-01xx`` phones, obviously fake names), so a recording keeps
-its internal references (the email searched for is the email found) while no real value
-survives. Authorization headers, tokens and secrets are dropped.
+Scrubbing (``contracts/scrub.py``) is on by default and stable: the same real value always
+becomes the same synthetic value, so a recording keeps its internal references (the email
+searched for is the email found) while no real value survives. Secrets (headers, query values,
+body fields, cookies) always read ``"***"``, scrubbed or not.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from .cases import Exchange, load_cases, run_case
+from .diff import compare, value_keys
+from .scrub import MASK, mask_secrets, normalise, scrub
 from .target import Target
-
-SECRET_KEYS = re.compile(
-    r"(?i)^(authorization|token|test_token|access_token|refresh_token|.*secret.*|api_key|password)$"
-)
-NAME_KEYS = re.compile(r"(?i)(^|_)(name|first_?name|last_?name|caller_name|sender_name)$")
-ADDRESS_KEYS = re.compile(r"(?i)(^|_)(address|street|city|zip|postal_?code|ip_address)$")
-BIRTH_KEYS = re.compile(r"(?i)(^dob$|birth)")
-NOT_PHI = re.compile(r"(?i)^(form_name|phone_name|profile_name|account_name|table|objectname)$")
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
-ID_KEYS = re.compile(r"(?i)(^id$|_id$|^pk_id$|id$)")
-FIRST = ["Avery", "Jordan", "Casey", "Riley", "Quinn", "Morgan", "Rowan", "Sage"]
-LAST = ["Placeholder", "Example", "Sample", "Testcase", "Fakename", "Demo"]
+from .vendors import Vendor
+from .vendors import vendor as get_vendor
 
 
-def _digest(value: str) -> int:
-    return int(hashlib.sha256(value.encode()).hexdigest()[:12], 16)
+def exchange_record(exchange: Exchange, v: Vendor, clean: bool = True) -> dict[str, Any]:
+    return clean_exchange(asdict(exchange), v, clean)
 
 
-def fake_email(value: str) -> str:
-    return f"person{_digest(value.lower()) % 100000:05d}@example.com"
-
-
-def fake_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    return f"+1555010{_digest(digits) % 100:02d}"  # the reserved 555-01xx range
-
-
-def fake_name(value: str) -> str:
-    n = _digest(value.strip().lower())
-    return f"{FIRST[n % len(FIRST)]} {LAST[(n // 8) % len(LAST)]}"
-
-
-def fake_address(value: str) -> str:
-    return f"Sandbox-{_digest(value) % 10000:04d}"
-
-
-def scrub(value: Any, key: str = "") -> Any:
-    """Secrets removed, PHI replaced with stable synthetic values; structure kept."""
-    if isinstance(value, dict):
-        return {k: scrub(v, k) for k, v in value.items() if not SECRET_KEYS.match(str(k))}
-    if isinstance(value, list):
-        return [scrub(v, key) for v in value]
-    if not isinstance(value, str) or not value:
-        return value
-    if NOT_PHI.match(key):
-        return value
-    if BIRTH_KEYS.search(key):
-        return "1900-01-01"
-    if NAME_KEYS.search(key):
-        return fake_name(value)
-    if ADDRESS_KEYS.search(key) and "email" not in key.lower():
-        return fake_address(value)
-    value = EMAIL.sub(lambda m: fake_email(m.group(0)), value)
-    return PHONE.sub(lambda m: fake_phone(m.group(0)), value)
-
-
-def normalise(value: Any, key: str = "") -> Any:
-    """Ids and timestamps → placeholders of the same type, so recordings diff cleanly."""
-    if isinstance(value, dict):
-        return {k: normalise(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalise(v, key) for v in value]
-    if isinstance(value, str) and TIMESTAMP.match(value):
-        return "<timestamp>"
-    if ID_KEYS.search(key) and isinstance(value, int) and not isinstance(value, bool):
-        return 0
-    if ID_KEYS.search(key) and isinstance(value, str):
-        return "<id>"
-    return value
-
-
-def exchange_record(exchange: Exchange, clean: bool = True) -> dict[str, Any]:
-    data = asdict(exchange)
-    data["request"]["headers"] = {
-        k: v for k, v in data["request"]["headers"].items() if not SECRET_KEYS.match(k)
+def clean_exchange(data: dict[str, Any], v: Vendor, clean: bool = True) -> dict[str, Any]:
+    """Secrets masked always; with ``clean``, timestamps and ids normalised (first, so no
+    pattern mistakes a date for anything) and PHI replaced, in the request and the answer."""
+    data = {
+        **data,
+        "request": mask_secrets(data["request"]),
+        "response": mask_secrets(data["response"]),
     }
     if clean:
-        data["request"] = scrub(data["request"])
-        data["response"] = normalise(scrub(data["response"]))
+        rows = v.bare_name_is_person(str(data["request"].get("path", "")))
+        data["request"] = scrub(data["request"], rows=rows)
+        data["response"] = scrub(normalise(data["response"]), rows=rows)
     return data
 
 
@@ -116,7 +57,7 @@ def record(target: Target, out_dir: Path, *, clean: bool = True) -> list[Path]:
             "case": case["name"],
             "recorded_from": target.label,
             "scrubbed": clean,
-            "exchanges": [exchange_record(e, clean) for e in result.exchanges],
+            "exchanges": [exchange_record(e, target.vendor, clean) for e in result.exchanges],
         }
         path = out_dir / f"{slug(case['name'])}.json"
         path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -126,16 +67,16 @@ def record(target: Target, out_dir: Path, *, clean: bool = True) -> list[Path]:
 
 def import_har(vendor_name: str, har: Path, out_dir: Path, *, clean: bool = True) -> list[Path]:
     """Each HAR entry becomes a one-exchange recording (replayed as a raw request)."""
+    v = get_vendor(vendor_name)
     entries = json.loads(har.read_text()).get("log", {}).get("entries", [])
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for i, entry in enumerate(entries, 1):
         req, res = entry["request"], entry["response"]
-        from urllib.parse import urlsplit
-
         url = urlsplit(req["url"])
-        body_text = (req.get("postData") or {}).get("text")
         headers = {h["name"].lower(): h["value"] for h in req.get("headers", [])}
+        query = req.get("queryString")
+        json_body, form = _har_body(req.get("postData") or {})
         exchange = Exchange(
             case="",
             step=1,
@@ -143,10 +84,14 @@ def import_har(vendor_name: str, har: Path, out_dir: Path, *, clean: bool = True
             request={
                 "method": req["method"].upper(),
                 "path": url.path,
-                "query": {q["name"]: q["value"] for q in req.get("queryString", [])},
+                "query": (
+                    {q["name"]: q["value"] for q in query}
+                    if query is not None
+                    else dict(parse_qsl(url.query, keep_blank_values=True))
+                ),
                 "headers": headers,
-                "json": _maybe_json(body_text),
-                "form": None,
+                "json": json_body,
+                "form": form,
             },
             response={
                 "status": res["status"],
@@ -159,12 +104,21 @@ def import_har(vendor_name: str, har: Path, out_dir: Path, *, clean: bool = True
             "case": "",
             "recorded_from": f"HAR {har.name}",
             "scrubbed": clean,
-            "exchanges": [exchange_record(exchange, clean)],
+            "exchanges": [exchange_record(exchange, v, clean)],
         }
         path = out_dir / f"har-{i:03d}-{slug(url.path)}.json"
         path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written
+
+
+def _har_body(post: dict[str, Any]) -> tuple[Any, dict[str, str] | None]:
+    """(JSON body, form fields) of a HAR postData."""
+    if "form-urlencoded" in str(post.get("mimeType", "")) or post.get("params"):
+        if post.get("params"):
+            return None, {p["name"]: p.get("value", "") for p in post["params"]}
+        return None, dict(parse_qsl(post.get("text") or "", keep_blank_values=True))
+    return _maybe_json(post.get("text")), None
 
 
 # verify --------------------------------------------------------------------------------------
@@ -177,15 +131,15 @@ def verify(target: Target, recordings: list[Path]) -> dict[str, list[str]]:
         recorded = doc["exchanges"]
         if doc.get("case") in cases:
             got = run_case(target, cases[doc["case"]]).exchanges
-            fresh = [exchange_record(e, doc.get("scrubbed", True)) for e in got]
+            fresh = [exchange_record(e, target.vendor, doc.get("scrubbed", True)) for e in got]
         else:
             fresh = [replay(target, e, doc.get("scrubbed", True)) for e in recorded]
+        keys = value_keys(target.vendor)
         diffs = []
         for i, (want, have) in enumerate(zip(recorded, fresh, strict=False), 1):
             where = f"{want['request']['method']} {want['request']['path']}"
-            diffs += [
-                f"exchange {i} ({where}): {d}" for d in compare(want["response"], have["response"])
-            ]
+            found = compare(want["response"], have["response"], keys)
+            diffs += [f"exchange {i} ({where}): {d}" for d in found]
         if len(fresh) < len(recorded):
             diffs.append(f"the fake stopped after {len(fresh)} of {len(recorded)} exchanges")
         out[path.name] = diffs
@@ -193,21 +147,24 @@ def verify(target: Target, recordings: list[Path]) -> dict[str, list[str]]:
 
 
 def replay(target: Target, recorded: dict[str, Any], clean: bool) -> dict[str, Any]:
+    """Send a recorded request again with the target's own credentials (masked values are
+    left out, or filled from the credentials: e.g. a token call's client_id/client_secret)."""
     from .vendors import authenticate
 
     req = recorded["request"]
     auth = recorded.get("auth") or target.vendor.default_auth
     credential = authenticate(target.vendor, auth, target.client, target.credentials)
     body = req.get("json")
-    if isinstance(body, dict) and credential.body:
-        body = {**body, **credential.body}
+    if isinstance(body, dict):
+        body = {**_unmasked(body, target.credentials), **credential.body}
+    form = req.get("form")
     response = target.client.request(
         req["method"],
         target.base_url + req["path"],
-        params=req.get("query") or None,
+        params=_unmasked(req.get("query") or {}, {}) or None,
         headers=credential.headers,
         json=body,
-        data=req.get("form"),
+        data=_unmasked(form, target.credentials) if isinstance(form, dict) else form,
     )
     try:
         parsed = response.json()
@@ -221,47 +178,15 @@ def replay(target: Target, recorded: dict[str, Any], clean: bool) -> dict[str, A
             "body": parsed,
         },
     }
-    if clean:
-        data["response"] = normalise(scrub(data["response"]))
-    return data
+    return clean_exchange(data, target.vendor, clean)
 
 
-def compare(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    diffs = []
-    if want["status"] != have["status"]:
-        diffs.append(f"status {want['status']} → {have['status']}")
-    w_type = (want.get("headers") or {}).get("content-type", "").split(";")[0]
-    h_type = (have.get("headers") or {}).get("content-type", "").split(";")[0]
-    if w_type != h_type:
-        diffs.append(f"content-type {w_type or '-'} → {h_type or '-'}")
-    diffs += shape_diff(want.get("body"), have.get("body"), "body")
-    return diffs
-
-
-def shape_diff(want: Any, have: Any, path: str) -> list[str]:
-    """Missing and extra keys, and type changes (numbers are one type), recursively."""
-    if _kind(want) != _kind(have):
-        if want is None or have is None:
-            return [] if path != "body" else [f"{path}: {_kind(want)} → {_kind(have)}"]
-        return [f"{path}: type {_kind(want)} → {_kind(have)}"]
-    if isinstance(want, dict):
-        diffs = [f"{path}.{k}: missing" for k in want if k not in have]
-        diffs += [f"{path}.{k}: extra" for k in have if k not in want]
-        for k in want:
-            if k in have:
-                diffs += shape_diff(want[k], have[k], f"{path}.{k}")
-        return diffs
-    if isinstance(want, list) and want and have:
-        return shape_diff(want[0], have[0], f"{path}[0]")
-    return []
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {dict: "object", list: "array", str: "string", type(None): "null"}[type(value)]
+def _unmasked(fields: dict[str, Any], credentials: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: credentials.get(k, v) if v == MASK else v
+        for k, v in fields.items()
+        if v != MASK or k in credentials
+    }
 
 
 def slug(text: str) -> str:

@@ -60,6 +60,13 @@ class Target:
         self.close()
 
 
+def unreachable(target: Target, exc: httpx.TransportError) -> str:
+    """The reason to report when the target did not answer at all."""
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {target.base_url}: is the server running? ({exc})"
+    return f"no answer from {target.base_url}: {type(exc).__name__}: {exc}"
+
+
 def in_process(v: Vendor, app: Any = None, seed: int = 0) -> Target:
     """The vendor's fake (or ``app``, e.g. a deliberately drifted one) without sockets."""
     from mocks.kernel import VirtualClock

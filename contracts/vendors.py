@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,24 @@ class Vendor:
     required_keys: tuple[str, ...]
     default_auth: str  # the auth kind of a generated case sent "with credentials"
     app_factory: str  # module of create_app()
+    # paths whose bare `Name` keys are data (a person), when the vendor also names structure
+    # with `Name`; None: every bare `Name` is treated as a person's (fail closed)
+    record_paths: str | None = None
+    # answer values verify compares (besides the spec's `const` properties): outcome codes
+    value_keys: tuple[str, ...] = ()
+    # other spellings of the spec's paths that the vendor serves: (prefix, spec prefix)
+    path_aliases: tuple[tuple[str, str], ...] = ()
+    # a cheap authenticated GET (under the prefix) that tells good credentials from bad
+    probe_path: str | None = None
+
+    def bare_name_is_person(self, path: str) -> bool:
+        return self.record_paths is None or bool(re.search(self.record_paths, path))
+
+    def spec_path(self, path: str) -> str:
+        for alias, canonical in self.path_aliases:
+            if path.startswith(alias):
+                return canonical + path[len(alias) :]
+        return path
 
     def spec(self) -> dict[str, Any]:
         return load_spec(self.spec_file)
@@ -45,6 +64,9 @@ VENDORS: dict[str, Vendor] = {
             ("api_token", "api_secret"),
             "profile",
             "mocks.whatconverts",
+            # whatconverts.md §2, §4 ([I]): the error_message texts clients match on
+            value_keys=("success", "deleted", "error_message"),
+            probe_path="/leads?leads_per_page=1",
         ),
         Vendor(
             "caspio",
@@ -54,6 +76,14 @@ VENDORS: dict[str, Vendor] = {
             ("client_id", "client_secret"),
             "bearer",
             "mocks.caspio",
+            # [C] caspio.md §4.1, §8.1: tables, fields and webhooks carry their own `Name`;
+            # only record rows (§5: …/records) hold people's data
+            record_paths=r"/records(/|$)",
+            # [C] caspio.md §2 token_type/expires_in; §6.1-6.2 the error envelope's Code
+            value_keys=("Code", "token_type", "expires_in", "error"),
+            # [C] caspio.md §1: /rest/v2 serves the same operations as /integrations/rest/v3
+            path_aliases=(("/rest/v2/", "/integrations/rest/v3/"),),
+            probe_path="/integrations/rest/v3/tables",
         ),
         Vendor(
             "ours",
@@ -63,6 +93,7 @@ VENDORS: dict[str, Vendor] = {
             ("token",),
             "live",
             "mocks.ours",
+            value_keys=("success", "code"),  # no probe: Ours has no read call to try a key on
         ),
     )
 }
@@ -160,3 +191,14 @@ def caspio_token(client: httpx.Client, creds: dict[str, Any]) -> str:
         raise ValueError(f"Caspio refused the client credentials ({response.status_code})")
     creds["_access_token"] = response.json()["access_token"]
     return str(creds["_access_token"])
+
+
+def probe(v: Vendor, client: httpx.Client, creds: dict[str, Any]) -> None:
+    """Fail early with a clear reason when the target refuses the credentials (httpx errors,
+    e.g. a closed port, propagate for the caller to name)."""
+    credential = authenticate(v, v.default_auth, client, creds)
+    if v.probe_path is None:
+        return
+    response = client.get(v.prefix + v.probe_path, headers=credential.headers)
+    if response.status_code in (401, 403):
+        raise ValueError(f"{v.name} refused the credentials ({response.status_code})")

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from contracts import ConformanceError, assert_conforms, check_spec, record, run_cases, verify
-from contracts.recordings import import_har, scrub
+from contracts.recordings import clean_exchange, import_har
 from contracts.report import DriftReport
+from contracts.scrub import FIRST, LAST, scrub
 from contracts.target import RemoteRefused, in_process, live
 from contracts.vendors import authenticate, credentials_from, vendor
 from scenarios.cli import app
@@ -44,17 +49,20 @@ def test_each_fake_passes_its_contract(name: str) -> None:
 # a deliberately drifted WhatConverts fake ------------------------------------------------------
 class Drifted:
     """The real fake, except: total_leads becomes a string on GET /leads, and a created lead is
-    answered 201 instead of 200."""
+    answered 201 instead of 200. With ``more``, also: the last lead of a page has a string
+    lead_id, the first lead's account is null, and an unknown lead's error message changes."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, more: bool = False) -> None:
         self.app = app
         self.state = app.state
+        self.more = more
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         route = (scope.get("method"), scope.get("path"))
         if scope["type"] != "http" or route not in (
             ("GET", "/api/v1/leads"),
             ("POST", "/api/v1/leads"),
+            ("GET", "/api/v1/leads/1"),
         ):
             await self.app(scope, receive, send)
             return
@@ -70,10 +78,15 @@ class Drifted:
                 return
             body = b"".join(chunks)
             status = start["status"]
-            if status == 200 and route[0] == "GET":
+            if status == 200 and route == ("GET", "/api/v1/leads"):
                 data = json.loads(body)
                 data["total_leads"] = str(data["total_leads"])
+                if self.more and len(data["leads"]) > 1:
+                    data["leads"][-1]["lead_id"] = str(data["leads"][-1]["lead_id"])
+                    data["leads"][0]["account"] = None
                 body = json.dumps(data).encode()
+            if status == 400 and route == ("GET", "/api/v1/leads/1") and self.more:
+                body = json.dumps({"error_message": "Lead not found."}).encode()
             if status == 200 and route[0] == "POST":
                 status = 201
             headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
@@ -84,9 +97,9 @@ class Drifted:
         await self.app(scope, receive, capture)
 
 
-def drifted_target() -> Any:
+def drifted_target(more: bool = False) -> Any:
     v = vendor("whatconverts")
-    return in_process(v, app=Drifted(v.create_app(seed=0)))
+    return in_process(v, app=Drifted(v.create_app(seed=0), more))
 
 
 def test_check_names_each_drift() -> None:
@@ -105,12 +118,36 @@ def test_verify_names_each_drift(tmp_path: Path) -> None:
     assert len(written) >= 5
     with in_process(vendor("whatconverts")) as same:
         assert all(not d for d in verify(same, written).values())  # replaying the fake: clean
-    with drifted_target() as target:
+    with drifted_target(more=True) as target:
         found = verify(target, written)
     flat = [d for diffs in found.values() for d in diffs]
     assert any("body.total_leads: type number → string" in d for d in flat), flat
     assert any("POST /leads" in d and "status 200 → 201" in d for d in flat), flat
+    # every list element is compared, not only the first; null is a type change too
+    assert any("body.leads[2].lead_id: type number → string" in d for d in flat), flat
+    assert any("body.leads[0].account: type string → null" in d for d in flat), flat
+    # constant-like values are compared (volatile ones, ids and timestamps, are not)
+    lead_1 = found["unknown-lead.json"]
+    assert lead_1 == [
+        "exchange 1 (GET /leads/1): body.error_message: 'Invalid lead ID.' → 'Lead not found.'"
+    ]
     assert not found["wrong-secret.json"]  # untouched routes still match
+
+
+def test_verify_compares_constant_values_not_data() -> None:
+    from contracts.diff import compare, value_keys
+
+    keys = value_keys(vendor("caspio"))
+    assert {"token_type", "expires_in", "Code"} <= keys
+    token = {"status": 200, "headers": {}, "body": {"token_type": "bearer", "expires_in": 86399}}
+    drifted = {"status": 200, "headers": {}, "body": {"token_type": "Bearer", "expires_in": 3600}}
+    assert compare(token, drifted, keys) == [
+        "body.token_type: 'bearer' → 'Bearer'",
+        "body.expires_in: 86399 → 3600",
+    ]
+    rows = {"status": 200, "headers": {}, "body": {"Result": [{"Name": "A", "Visits": 1}]}}
+    other = {"status": 200, "headers": {}, "body": {"Result": [{"Name": "B", "Visits": 2}] * 3}}
+    assert compare(rows, other, keys) == []  # data differs; shapes and constants do not
 
 
 def test_recordings_carry_no_seeded_phi_or_secret(tmp_path: Path) -> None:
@@ -145,10 +182,13 @@ def test_scrubbing_is_stable_and_keeps_structure() -> None:
         "api_secret": "s3cr3t",
     }
     once, twice = scrub(lead), scrub(dict(lead))
-    assert once == twice and "api_secret" not in once
+    assert once == twice and once["api_secret"] == "***"
     assert once["email_address"].endswith("@example.com")
     assert once["notes"] == f"call {once['email_address']}"  # same value, same replacement
-    assert once["form_name"] == "Contact us" and re.match(r"^\+1555010\d\d$", once["phone_number"])
+    assert once["form_name"] == "Contact us" and re.match(
+        r"^\+120255501\d\d$", once["phone_number"]
+    )
+    assert scrub(once) == once  # synthetic values are left as they are
     assert "Real" not in json.dumps(once) and "gmail" not in json.dumps(once)
 
 
@@ -187,6 +227,15 @@ def test_assert_conforms() -> None:
         assert_conforms(ok, vendor="caspio")
         missing = target.client.get("/integrations/rest/v3/tables/Nope/records", headers=headers)
         assert_conforms(missing, vendor="caspio")  # a documented 404 in the vendor's envelope
+        # the fake (like Caspio) serves /rest/v2 as v3: checked as the v3 operation
+        assert_conforms(target.client.get("/rest/v2/tables", headers=headers), vendor="caspio")
+        assert_conforms(
+            target.client.get("/rest/v2/tables/Nope/records", headers=headers), "caspio"
+        )
+    # the error envelope documents X-Caspio-Request-ID as required
+    no_id = httpx.Response(404, json=missing.json(), request=missing.request)
+    with pytest.raises(ConformanceError, match="header X-Caspio-Request-ID is missing"):
+        assert_conforms(no_id, vendor="caspio")
     broken = httpx.Response(200, json={"Result": "Patients"}, request=ok.request)
     with pytest.raises(ConformanceError) as err:
         assert_conforms(broken, vendor="caspio")
@@ -262,3 +311,207 @@ def test_verify_cli_against_recordings(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["contract", "verify", "ours", "--recordings", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "recordings" in result.output and "PASS" in result.output
+
+
+# scrubbing, as a property ---------------------------------------------------------------------
+WORD = st.from_regex(r"[A-Z][a-z]{3,8}", fullmatch=True).filter(lambda w: w not in FIRST + LAST)
+EMAILS = st.from_regex(r"[a-z]{3,8}\.[a-z]{3,8}@(gmail|yahoo|outlook)\.com", fullmatch=True)
+DIGITS = st.tuples(
+    st.integers(201, 989).filter(lambda n: n != 202), st.integers(200, 999), st.integers(0, 9999)
+)
+PHONE_FORMATS = ["({a}) {b}-{c:04d}", "{a}-{b}-{c:04d}", "+1 {a} {b} {c:04d}", "+1{a}{b}{c:04d}"]
+
+
+@st.composite
+def phi(draw: st.DrawFn) -> dict[str, str]:
+    first, last = draw(WORD), draw(WORD)
+    a, b, c = draw(DIGITS)
+    return {
+        "name": f"{first} {last}",
+        "first": first,
+        "email": draw(EMAILS),
+        "phone": draw(st.sampled_from(PHONE_FORMATS)).format(a=a, b=b, c=c),
+        "digits": f"{a}{b}{c:04d}",
+        "secret": draw(st.from_regex(r"[A-Za-z0-9]{20,30}", fullmatch=True)),
+        "date": draw(st.dates()).isoformat(),
+        "stamp": draw(st.datetimes()).replace(microsecond=0).isoformat(),
+    }
+
+
+def seeded_pair(p: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Caspio records call carrying PHI and secrets everywhere, and the answer."""
+    request = {
+        "method": "GET",
+        "path": "/integrations/rest/v3/tables/Patients/records",
+        "query": {
+            "q.where": f"Email='{p['email']}' AND PatientName = N'{p['name']}' "
+            f"AND Phone IN ('{p['phone']}') AND Visit_Date = '{p['date']}'",
+            "api_token": p["secret"],
+        },
+        "headers": {
+            "authorization": f"Bearer {p['secret']}",
+            "cookie": f"s={p['secret']}",
+            "x-api-key": p["secret"],
+            "x-note": f"for {p['email']}",
+        },
+        "json": None,
+        "form": None,
+    }
+    row = {
+        "PK_ID": 7,
+        "Name": p["name"],
+        "PatientName": p["name"],
+        "FirstName": p["first"],
+        "Email": p["email"],
+        "Phone": p["phone"],
+        "Notes": f"call {p['phone']} on {p['date']}",
+        "Visit_Date": p["date"],
+        "Created": p["stamp"],
+    }
+    response = {
+        "status": 200,
+        "headers": {"content-type": "application/json"},
+        "body": {"Result": [row]},
+    }
+    return request, response
+
+
+def structural_pair() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Caspio's own names: a table's fields and a webhook keep them."""
+    request = {
+        "method": "GET",
+        "path": "/integrations/rest/v3/tables/Patients/fields",
+        "query": {},
+        "headers": {},
+        "json": None,
+        "form": None,
+    }
+    body = [{"Name": "PatientName", "Type": "STRING"}, {"Name": "Intake Hook", "Id": "abc123"}]
+    return request, {"status": 200, "headers": {"content-type": "application/json"}, "body": body}
+
+
+def as_har(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    def entry(req: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "request": {
+                "method": req["method"],
+                "url": "https://c1abc123.caspio.com" + req["path"],
+                "headers": [{"name": k, "value": v} for k, v in req["headers"].items()],
+                "queryString": [{"name": k, "value": v} for k, v in req["query"].items()],
+            },
+            "response": {
+                "status": res["status"],
+                "headers": [
+                    {"name": "Content-Type", "value": "application/json"},
+                    {"name": "Set-Cookie", "value": "s=server-secret"},
+                ],
+                "content": {"text": json.dumps(res["body"])},
+            },
+        }
+
+    return {"log": {"entries": [entry(*pair) for pair in pairs]}}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(p=phi())
+def test_no_seeded_phi_or_secret_survives_recording(p: dict[str, str]) -> None:
+    caspio = vendor("caspio")
+    request, response = seeded_pair(p)
+    live_doc = clean_exchange({"request": request, "response": response}, caspio)
+    with tempfile.TemporaryDirectory() as tmp:
+        har = Path(tmp) / "session.har"
+        har.write_text(json.dumps(as_har([seeded_pair(p), structural_pair()])))
+        har_doc, fields_doc = (
+            json.loads(path.read_text())["exchanges"][0]
+            for path in import_har("caspio", har, Path(tmp) / "rec")
+        )
+    for doc in (live_doc, har_doc):
+        text = json.dumps(doc)
+        for value in (p["name"], p["email"], p["phone"], p["digits"], p["secret"]):
+            assert value not in text, (value, text)
+        row = doc["response"]["body"]["Result"][0]
+        # dates survive; timestamps are normalised, never mistaken for phones
+        assert row["Visit_Date"] == p["date"] and row["Created"] == "<timestamp>"
+        assert row["Notes"].endswith(f" on {p['date']}")
+        assert f"Visit_Date = '{p['date']}'" in doc["request"]["query"]["q.where"]
+        # stable: the name searched for is the name found, the phone noted is the phone kept
+        assert f"PatientName = N'{row['PatientName']}'" in doc["request"]["query"]["q.where"]
+        assert row["Name"] == row["PatientName"] and row["Notes"].startswith(f"call {row['Phone']}")
+        assert doc["request"]["query"]["api_token"] == "***"
+    assert har_doc["request"]["headers"]["cookie"] == "***"
+    assert live_doc["response"] == har_doc["response"]  # same input, same synthetic values
+    assert [f["Name"] for f in fields_doc["response"]["body"]] == ["PatientName", "Intake Hook"]
+
+
+def test_token_recordings_mask_client_credentials(tmp_path: Path) -> None:
+    with in_process(vendor("caspio")) as target:
+        record(target, tmp_path)
+        client_id = target.credentials["client_id"]
+    doc = json.loads((tmp_path / "client-credentials-token.json").read_text())
+    text = json.dumps(doc)
+    assert client_id not in text and doc["exchanges"][0]["request"]["form"]["client_id"] == "***"
+    assert doc["exchanges"][0]["response"]["body"]["access_token"] == "***"
+    assert doc["exchanges"][0]["response"]["body"]["token_type"] == "bearer"
+
+
+# a target that is down or refuses the credentials --------------------------------------------
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_check_of_a_closed_port_reports_instead_of_crashing(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    report, junit = tmp_path / "r.json", tmp_path / "r.xml"
+    result = CliRunner().invoke(
+        app,
+        [
+            "contract",
+            "check",
+            "caspio",
+            "--base-url",
+            url,
+            "--max-examples",
+            "2",
+            "--auth",
+            "client_id=x",
+            "--auth",
+            "client_secret=y",
+            "--report",
+            str(report),
+            "--junit",
+            str(junit),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    summary = [line for line in result.output.splitlines() if line.startswith("caspio: FAIL")]
+    assert len(summary) == 1 and f"verified against {url} on " in summary[0]  # one line
+    data = json.loads(report.read_text())
+    reasons = {f for o in data["operations"] for f in o["failures"]}
+    assert reasons and all(
+        r.startswith(f"cannot connect to {url}: is the server running?") for r in reasons
+    )
+    assert all(not o["passed"] for o in data["operations"])
+    suite = ET.fromstring(junit.read_text())
+    assert int(suite.get("failures", "0")) == len(data["operations"]) + len(
+        [c for c in data["cases"] if c["status"] == "failed"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("caspio", {"client_id": "nope", "client_secret": "nope"}),
+        ("whatconverts", {"api_token": "nope", "api_secret": "nope"}),
+    ],
+)
+def test_check_with_wrong_credentials_names_the_reason(name: str, wrong: dict[str, str]) -> None:
+    with in_process(vendor(name)) as target:
+        target.credentials = wrong
+        operations = check_spec(target, max_examples=2)
+    assert operations and all(not o.passed for o in operations)
+    assert all(o.failures[0].startswith("could not authenticate:") for o in operations)
+    assert all(o.examples == 0 for o in operations)  # nothing generated against a dead end
