@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -58,6 +58,15 @@ RunStatus = Literal["Running", "Completed", "Failed", "Canceled", "Terminated"]
 Mode = Literal["live", "test"]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _not_both(model: M, first: str, second: str) -> M:
+    if getattr(model, first) is not None and getattr(model, second) is not None:
+        raise ValueError(f"give '{first}' or '{second}', not both")
+    return model
+
+
 class Counted(Strict):
     """``count: n`` (exactly) or ``at_least: n`` (default: at least 1)."""
 
@@ -66,9 +75,7 @@ class Counted(Strict):
 
     @model_validator(mode="after")
     def _one_count(self) -> Counted:
-        if self.count is not None and self.at_least is not None:
-            raise ValueError("give 'count' or 'at_least', not both")
-        return self
+        return _not_both(self, "count", "at_least")
 
 
 class RunExpect(Counted):
@@ -115,9 +122,7 @@ class MeterExpect(Strict):
 
     @model_validator(mode="after")
     def _one_bound(self) -> MeterExpect:
-        if self.rose_by is not None and self.rose_at_least is not None:
-            raise ValueError("give 'rose_by' or 'rose_at_least', not both")
-        return self
+        return _not_both(self, "rose_by", "rose_at_least")
 
 
 class LeadExpect(Strict):

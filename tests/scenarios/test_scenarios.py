@@ -143,6 +143,17 @@ def test_setup_resets_state_between_scenarios_on_one_stack():
     ]
 
 
+def careflow_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`careflow run ARGS` in a child process, on a wide console."""
+    return subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+
 def test_builtins_pass_against_careflow_up(tmp_path: Path):
     """The same files, against real uvicorn servers started by `careflow up`."""
     info = tmp_path / "info.json"
@@ -151,16 +162,9 @@ def test_builtins_pass_against_careflow_up(tmp_path: Path):
         engine_url = json.loads(info.read_text())["engine"]["url"]
         pinned = {"set": "2030-05-05T05:05:05Z", "frozen": True}
         assert httpx.post(f"{engine_url}/__sandbox/clock", json=pinned).status_code == 200
-        out = subprocess.run(
-            [sys.executable, "-m", "scenarios.cli", "run", "--quiet", "--url", engine_url]
-            # files, and one built-in by name as `careflow scenarios` lists it
-            + [str(p) for p in BUILTINS[1:]]
-            + [BUILTINS[0].stem],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"COLUMNS": "200", "PATH": ""},
-        )
+        # files, and one built-in by name as `careflow scenarios` lists it
+        files = [str(p) for p in BUILTINS[1:]] + [BUILTINS[0].stem]
+        out = careflow_run("--quiet", "--url", engine_url, *files)
         # the shared stack's clock is put back as it was
         clock = httpx.get(f"{engine_url}/__sandbox/clock").json()
         assert clock == {"now": "2030-05-05T05:05:05Z", "frozen": True}
@@ -173,13 +177,7 @@ def test_builtins_pass_against_careflow_up(tmp_path: Path):
 
 
 def test_careflow_run_names_an_unknown_scenario():
-    out = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "run", "no_such_scenario"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+    out = careflow_run("no_such_scenario")
     assert out.returncode == 2
     assert "no_such_scenario: no such scenario file or built-in scenario" in out.stdout
 
@@ -187,13 +185,7 @@ def test_careflow_run_names_an_unknown_scenario():
 def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):
     path = tmp_path / "failing.yaml"
     path.write_text(FAILING)
-    out = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "run", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+    out = careflow_run(str(path))
     assert out.returncode == 1
     assert "FAIL Expecting the wrong thing" in out.stdout
     assert "expected" in out.stdout and "actual" in out.stdout
