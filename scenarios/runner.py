@@ -67,7 +67,12 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.perf_counter()
         result = ScenarioResult(scenario)
-        ctx: dict[str, Any] = {"stack": self.driver.info, "workflows": {}, "saved": {}}
+        ctx: dict[str, Any] = {
+            "stack": self.driver.info,
+            "workflows": {},
+            "saved": {},
+            "leads": {},  # lead id -> correlation ids of the steps that created/changed it
+        }
         try:
             self._setup(scenario, ctx)
             for index, step in enumerate(scenario.steps):
@@ -80,7 +85,7 @@ class ScenarioRunner:
                     self._expect(exp, ctx, result, f"expect {index + 1} ({exp.kind})")
         except (DriverError, KeyError, ValueError) as exc:
             result.failures.append(Failure("setup/step", f"{type(exc).__name__}: {exc}"))
-        result.timeline = collect(self.driver)
+        result.timeline = collect(self.driver, ctx["leads"])
         result.seconds = time.perf_counter() - started
         return result
 
@@ -146,9 +151,11 @@ class ScenarioRunner:
         saved: Any = None
         if action == "create_lead":
             saved = d.create_lead(params, cid)
+            ctx["leads"].setdefault(str(saved.get("lead_id")), []).append(cid)
         elif action == "update_lead":
             params = dict(params)
             lead_id = params.pop("id")
+            ctx["leads"].setdefault(str(lead_id), []).append(cid)
             want = params.pop("status", 200)
             response = d.update_lead(lead_id, params, cid)
             saved = {"status": response.status_code, "body": response.json()}

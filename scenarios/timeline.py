@@ -30,8 +30,13 @@ class Event:
         return [clock, cid, self.service, self.kind, self.what, self.status]
 
 
-def collect(driver: StackDriver) -> list[Event]:
-    """Everything the stack recorded, oldest first (virtual time)."""
+def collect(driver: StackDriver, leads: dict[str, list[str]] | None = None) -> list[Event]:
+    """Everything the stack recorded, oldest first (virtual time).
+
+    ``leads`` maps a WhatConverts lead id to the correlation ids of the requests that created or
+    changed it. A polling trigger cannot carry a request's id (a poll is not caused by one), so
+    its runs get an id of their own; with ``leads`` such a run — and the vendor calls it made —
+    is shown under the id of the latest request before it that touched its lead."""
     events: list[Event] = []
     seq = 0
 
@@ -85,7 +90,11 @@ def collect(driver: StackDriver) -> list[Event]:
         runs = driver.runs()
     except AssertionError:
         runs = []
+    polled: dict[str, str] = {}  # run id -> lead id, for runs a lead triggered
     for r in reversed(runs):
+        lead_id = (r.get("trigger") or {}).get("lead_id")
+        if lead_id is not None and leads and str(lead_id) in leads:
+            polled[r["id"]] = str(lead_id)
         add(
             time=r.get("started_at") or "",
             order=r.get("order") or 0,
@@ -110,7 +119,29 @@ def collect(driver: StackDriver) -> list[Event]:
                 + (f" {s['error']}" if s.get("error") else ""),
                 correlation_id=r.get("correlation_id") or "",
             )
-    return sorted(events)
+    events.sort()
+    if polled and leads:
+        _link_polled_runs(events, polled, leads)
+    return events
+
+
+def _link_polled_runs(
+    events: list[Event], polled: dict[str, str], leads: dict[str, list[str]]
+) -> None:
+    first_seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        if event.kind == "request":
+            first_seen.setdefault(event.correlation_id, index)
+    alias: dict[str, str] = {}
+    for index, event in enumerate(events):
+        run_id = event.what.split(" ")[1] if event.kind == "run" else None
+        if run_id not in polled:
+            continue
+        earlier = [c for c in leads[polled[run_id]] if first_seen.get(c, index) < index]
+        if earlier and event.correlation_id not in alias:
+            alias[event.correlation_id] = max(earlier, key=lambda c: first_seen[c])
+    for event in events:
+        event.correlation_id = alias.get(event.correlation_id, event.correlation_id)
 
 
 def render(events: list[Event], title: str = "timeline", follow: str | None = None) -> Table:

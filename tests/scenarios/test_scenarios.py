@@ -217,3 +217,19 @@ def test_timeline_follows_one_correlation_id_in_causal_order():
     ], chain
     table = render(result.timeline, follow="scn-0001")
     assert table.row_count == len(chain)
+
+
+def test_timeline_follows_a_polled_lead_from_its_request_to_the_dispatch():
+    """A polling trigger's run has an id of its own; the timeline shows it, its steps and its
+    vendor calls under the id of the request that created the lead."""
+    path = next(p for p in BUILTINS if p.stem == "wc_new_patient_inquiry")
+    result = run(load_scenario(path))
+    assert result.passed, failure_text(result)
+    chain = [(e.service, e.kind, e.what.strip()) for e in result.timeline]
+    first = [
+        c[:2] for c, e in zip(chain, result.timeline, strict=True) if e.correlation_id == "scn-0001"
+    ]
+    assert first[0] == ("whatconverts", "request")
+    assert ("engine", "run") in first and ("caspio", "request") in first
+    assert first[-1] == ("ours", "dispatch")
+    assert not any(e.correlation_id.startswith("evt_") for e in result.timeline if e.kind == "run")
