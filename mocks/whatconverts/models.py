@@ -153,7 +153,7 @@ class WCState:
     next_ids: dict[str, int] = field(
         default_factory=lambda: {"lead": 100_001, "account": 2001, "profile": 102, "webhook": 1}
     )
-    in_flight: int = 0
+    in_flight: dict[str, int] = field(default_factory=dict)  # token → requests in flight
     demo: dict[str, Any] = field(default_factory=dict)
 
 
@@ -258,15 +258,27 @@ class WhatConvertsBackend(Backend[WCState]):
             )
         state.usage[key.token] = [today, count + 1]
 
-    def enter(self, state: WCState) -> None:
-        """§3 at most 20 concurrent requests ("excess may return rate limit errors")."""
-        if state.in_flight >= CONCURRENT:
-            raise TooManyRequests("Too many concurrent requests (the limit is 20).")
-        state.in_flight += 1
+    @staticmethod
+    def occupy(state: WCState, key: ApiKey) -> int:
+        """A request of ``key`` is now in flight; returns its place among them (1-based)."""
+        state.in_flight[key.token] = state.in_flight.get(key.token, 0) + 1
+        return state.in_flight[key.token]
 
     @staticmethod
-    def leave(state: WCState) -> None:
-        state.in_flight = max(0, state.in_flight - 1)
+    def release(state: WCState, key: ApiKey) -> None:
+        left = state.in_flight.get(key.token, 0) - 1
+        if left > 0:
+            state.in_flight[key.token] = left
+        else:
+            state.in_flight.pop(key.token, None)
+
+    @staticmethod
+    def admit(slot: int) -> None:
+        """§3 (wc-limits, a page about API key limits): up to 20 concurrent requests, "excess
+        may return rate limit errors" → the 21st request in flight on one key gets a 429. It is
+        checked before the daily quota, so a refused request is not charged to it ([?])."""
+        if slot > CONCURRENT:
+            raise TooManyRequests(f"Too many concurrent requests (the limit is {CONCURRENT}).")
 
     # scope -----------------------------------------------------------------------------------
     def profile_scope(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from . import accounts as acc
 from .errors import WCError
+from .inflight import SLOT
 from .models import (
     MAPS,
     ApiKey,
@@ -96,14 +97,11 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
         try:
             tenant, state, key = backend.authenticate(request.headers.get("authorization"))
             request.state.tenant = tenant
+            backend.admit(getattr(request.state, SLOT, 1))
             backend.count_request(state, key)
-            backend.enter(state)
-            try:
-                result = work(tenant, state, key)
-                if hasattr(result, "__await__"):
-                    result = await result
-            finally:
-                backend.leave(state)
+            result = work(tenant, state, key)
+            if hasattr(result, "__await__"):
+                result = await result
         except WCError as exc:
             return exc.response()
         return JSONResponse(result)
