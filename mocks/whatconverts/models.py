@@ -90,6 +90,46 @@ TYPE_FIELDS: dict[str, frozenset[str]] = {
     "appointment": frozenset(),
     "other": frozenset(),
 }
+# [C] §6.2 the fields every lead of a type carries in responses and webhooks, with the value a
+# created lead starts from (null until known; §6 captured objects give null/"" for unknown).
+TYPE_RESPONSE_FIELDS: dict[str, dict[str, Any]] = {
+    "phone_call": {
+        "call_status": "Completed",
+        "phone_name": None,
+        "tracking_number": None,
+        "destination_number": None,
+        "caller_number": None,
+        "caller_name": None,
+        "caller_city": None,
+        "caller_state": None,
+        "caller_zip": None,
+        "caller_country": None,
+        "call_duration": "0 seconds",
+        "call_duration_seconds": 0,
+        "answer_status": "Answered",
+        "line_type": None,
+        "recording": None,
+        "play_recording": None,
+        "voicemail": None,
+        "play_voicemail": None,
+        "call_transcription": None,
+        "voicemail_transcription": None,
+    },
+    "web_form": {"form_name": None},
+    "text_message": {
+        "message": None,
+        "tracking_number": None,
+        "caller_number": None,
+        "caller_name": None,
+    },
+    "chat": {"chat_status": "Completed"},
+    "event": {"event_category": None, "event_action": None, "event_label": None},
+    "transaction": {"transaction_id": None, "transaction_tax": None, "transaction_shipping": None},
+    "email": {"sender_name": None, "email_subject": None, "email_message": None},
+    "appointment": {},
+    "other": {},
+}
+ANSWER_STATUS = ("Answered", "No Answer", "Busy")  # [C] §5.4 / §6.2 answer_status values
 # §5.5 the only fields an edit may change (plus the additional/custom field maps).
 EDITABLE = ("quotable", "quote_value", "sales_value", "lead_url")
 MAPS = ("additional_fields", "custom_fields")
@@ -177,6 +217,7 @@ class WhatConvertsBackend(Backend[WCState]):
             "email_message",
             "contact_company_name",
             "zip",
+            "caller_zip",
         }
     )
 
@@ -540,13 +581,7 @@ class WhatConvertsBackend(Backend[WCState]):
             "additional_fields": [],
             "custom_fields": [],
         }
-        if lead_type == "phone_call":
-            lead.update(
-                call_status="Completed",
-                answer_status="Answered",
-                call_duration_seconds=0,
-                call_duration="0 seconds",
-            )
+        lead.update(copy.deepcopy(TYPE_RESPONSE_FIELDS[lead_type]))
         return lead
 
     def _apply_values(self, lead: dict[str, Any], values: dict[str, Any]) -> None:
