@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -496,10 +497,16 @@ class WhatConvertsBackend(Backend[WCState]):
         return lead
 
     def create_lead(
-        self, tenant: str, state: WCState, key: ApiKey, form: dict[str, Any]
+        self,
+        tenant: str,
+        state: WCState,
+        key: ApiKey,
+        form: dict[str, Any],
+        check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
         """§5.4: lead_type required; profile_id required with an agency key; default fields
-        only (an unknown field is refused with 400 naming it — [?] the fake's choice)."""
+        only (an unknown field is refused with 400 naming it — [?] the fake's choice).
+        ``check`` runs after these rules and before anything is stored (the spec catch-all)."""
         scope = self.profile_scope(state, key, form.get("profile_id"), required=True)
         if not scope:
             raise WCError("Invalid profile_id parameter.")
@@ -537,7 +544,8 @@ class WhatConvertsBackend(Backend[WCState]):
             },
         )
         lead["last_updated"] = lead["date_created"]
-        state.leads[lead["lead_id"]] = lead
+        check()
+        self.store_lead(state, lead)
         self.notify(tenant, state, lead, "new")
         return lead
 
@@ -546,8 +554,7 @@ class WhatConvertsBackend(Backend[WCState]):
     ) -> dict[str, Any]:
         profile = state.profiles[profile_id]
         account = state.accounts[profile["account_id"]]
-        lead_id = state.next_ids["lead"]
-        state.next_ids["lead"] += 1
+        lead_id = state.next_ids["lead"]  # taken only when stored (store_lead)
         lead: dict[str, Any] = {
             "account_id": account["account_id"],
             "account": account["account_name"],
@@ -584,6 +591,11 @@ class WhatConvertsBackend(Backend[WCState]):
         lead.update(copy.deepcopy(TYPE_RESPONSE_FIELDS[lead_type]))
         return lead
 
+    @staticmethod
+    def store_lead(state: WCState, lead: dict[str, Any]) -> None:
+        state.leads[lead["lead_id"]] = lead
+        state.next_ids["lead"] = max(state.next_ids["lead"], lead["lead_id"] + 1)
+
     def _apply_values(self, lead: dict[str, Any], values: dict[str, Any]) -> None:
         for name, value in values.items():
             if name in MAPS:
@@ -608,7 +620,13 @@ class WhatConvertsBackend(Backend[WCState]):
             lead["contact_phone_number"] = lead["phone_number"]
 
     def edit_lead(
-        self, tenant: str, state: WCState, key: ApiKey, lead_id: str, form: dict[str, Any]
+        self,
+        tenant: str,
+        state: WCState,
+        key: ApiKey,
+        lead_id: str,
+        form: dict[str, Any],
+        check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
         """§5.5: only quotable, quote_value, sales_value, lead_url (and additional/custom
         fields) can change. Any other field: 400 naming it, and the lead is left unchanged
@@ -625,6 +643,7 @@ class WhatConvertsBackend(Backend[WCState]):
             raise WCError("At least one field to update is required.")
         updated = copy.deepcopy(lead)
         self._apply_values(updated, changes)  # raises before anything is stored
+        check()
         updated["last_updated"] = stamp(self.kernel.clock.now())
         state.leads[lead["lead_id"]] = updated
         self.notify(tenant, state, updated, "update")

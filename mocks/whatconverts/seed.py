@@ -108,7 +108,7 @@ def add_synthetic_lead(
     if gen.random.random() < 0.3:
         lead["quote_value"] = gen.random.randint(1, 40) * 50
     lead.update(type_fields(gen, lead, lead_type, person, phone))
-    state.leads[lead["lead_id"]] = lead
+    backend.store_lead(state, lead)
     return lead
 
 
