@@ -454,11 +454,14 @@ class WhatConvertsBackend(Backend[WCState]):
                 preds.append(lambda lead, f=flag, v=q[flag] == "true": bool(lead.get(f)) == v)
         start = parse_date(q["start_date"], "start_date") if q.get("start_date") else None
         end = parse_date(q["end_date"], "end_date", end=True) if q.get("end_date") else None
-        if start and end:
-            if start > end:
+        if start:
+            # [C] §3 a range spans at most 400 days; [?] counted in calendar days between the
+            # two dates (2025-01-01..2026-02-05 is 400), and a start_date alone is measured up
+            # to now (an end_date alone sets no start, so no span)
+            last = end or self.kernel.clock.now()
+            if end and start > end:
                 raise WCError("Invalid date range: start_date is after end_date.")
-            # [?] counted in calendar days between the two dates (2025-01-01..2026-02-05 is 400)
-            if (end.date() - start.date()).days > RANGE_DAYS:
+            if (last.date() - start.date()).days > RANGE_DAYS:
                 raise WCError(f"Invalid date range: it may span at most {RANGE_DAYS} days.")
         if start:
             preds.append(lambda lead: lead["date_created"] >= stamp(start))
@@ -532,6 +535,9 @@ class WhatConvertsBackend(Backend[WCState]):
         created = (
             parse_date(form["date_created"], "date_created") if form.get("date_created") else now
         )
+        if created > now:
+            # [?] §5.4 date_created defaults to now; the fake refuses a lead from the future
+            raise WCError("Invalid date_created parameter: it is in the future.")
         if form.get("send_notification") not in (None, "", "true", "false", True, False):
             raise WCError("Invalid send_notification parameter.")
         lead = self.new_lead(state, profile_id, lead_type, created)
@@ -644,6 +650,10 @@ class WhatConvertsBackend(Backend[WCState]):
         updated = copy.deepcopy(lead)
         self._apply_values(updated, changes)  # raises before anything is stored
         check()
+        if updated == lead:
+            # [I] §5.5 same values twice = same state: nothing changed, so last_updated stays
+            # and no Update webhook fires (a workflow updating its own trigger lead stops here)
+            return lead
         updated["last_updated"] = stamp(self.kernel.clock.now())
         state.leads[lead["lead_id"]] = updated
         self.notify(tenant, state, updated, "update")
