@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+_ANY: dict[str, Any] = {}  # a missing schema (kept as one object: validators are cached by id)
 _NAMED = re.compile(r"'([^']+)' (?:is a required property|was unexpected)")
 
 
@@ -31,6 +32,7 @@ class RequestValidator:
     def __init__(self, spec: Mapping[str, Any], prefix: str = "") -> None:
         self.spec = spec
         self.components = spec.get("components", {})
+        self._validators: dict[int, Draft202012Validator] = {}
         self.routes: list[tuple[re.Pattern[str], str, dict[str, Any], list[Any]]] = []
         for template, item in spec.get("paths", {}).items():
             pattern = re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(prefix + template))
@@ -68,7 +70,7 @@ class RequestValidator:
                 if parameter.get("required"):
                     return Problem(name, "it is required")
                 continue
-            schema = parameter.get("schema", {})
+            schema = parameter.get("schema", _ANY)
             error = self._first_error(schema, self._read(schema, query[name]))
             if error is not None:
                 return Problem(name, error.message)
@@ -78,7 +80,7 @@ class RequestValidator:
         media = media_type if media_type in content else next(iter(content), None)
         if media is None:
             return None
-        schema = self.resolve(content[media].get("schema", {}))
+        schema = self.resolve(content[media].get("schema", _ANY))
         properties = schema.get("properties", {})
         typed = {
             k: self._read(self.resolve(properties.get(k, {})), v) if isinstance(v, str) else v
@@ -101,9 +103,12 @@ class RequestValidator:
         return node
 
     def _first_error(self, schema: Mapping[str, Any], value: Any) -> ValidationError | None:
-        validator = Draft202012Validator(
-            {**schema, "components": self.components}, format_checker=FormatChecker()
-        )
+        validator = self._validators.get(id(schema))
+        if validator is None:  # schemas are nodes of self.spec: one validator each
+            validator = Draft202012Validator(
+                {**schema, "components": self.components}, format_checker=FormatChecker()
+            )
+            self._validators[id(schema)] = validator
         return best_match(validator.iter_errors(value))
 
     def _read(self, schema: Mapping[str, Any], text: str) -> Any:
