@@ -222,7 +222,8 @@ class SandboxMiddleware:
     async def _delay(self, seconds: float) -> None:
         clock = self.kernel.clock
         if clock.frozen:
-            clock.advance(seconds)  # virtual latency: nobody waits
+            clock.advance(seconds)  # virtual latency: nobody waits,
+            await asyncio.sleep(0)  # but the request yields, so concurrent ones overlap in flight
         else:
             await asyncio.sleep(seconds)
 

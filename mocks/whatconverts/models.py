@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -90,6 +91,46 @@ TYPE_FIELDS: dict[str, frozenset[str]] = {
     "appointment": frozenset(),
     "other": frozenset(),
 }
+# [C] §6.2 the fields every lead of a type carries in responses and webhooks, with the value a
+# created lead starts from (null until known; §6 captured objects give null/"" for unknown).
+TYPE_RESPONSE_FIELDS: dict[str, dict[str, Any]] = {
+    "phone_call": {
+        "call_status": "Completed",
+        "phone_name": None,
+        "tracking_number": None,
+        "destination_number": None,
+        "caller_number": None,
+        "caller_name": None,
+        "caller_city": None,
+        "caller_state": None,
+        "caller_zip": None,
+        "caller_country": None,
+        "call_duration": "0 seconds",
+        "call_duration_seconds": 0,
+        "answer_status": "Answered",
+        "line_type": None,
+        "recording": None,
+        "play_recording": None,
+        "voicemail": None,
+        "play_voicemail": None,
+        "call_transcription": None,
+        "voicemail_transcription": None,
+    },
+    "web_form": {"form_name": None},
+    "text_message": {
+        "message": None,
+        "tracking_number": None,
+        "caller_number": None,
+        "caller_name": None,
+    },
+    "chat": {"chat_status": "Completed"},
+    "event": {"event_category": None, "event_action": None, "event_label": None},
+    "transaction": {"transaction_id": None, "transaction_tax": None, "transaction_shipping": None},
+    "email": {"sender_name": None, "email_subject": None, "email_message": None},
+    "appointment": {},
+    "other": {},
+}
+ANSWER_STATUS = ("Answered", "No Answer", "Busy")  # [C] §5.4 / §6.2 answer_status values
 # §5.5 the only fields an edit may change (plus the additional/custom field maps).
 EDITABLE = ("quotable", "quote_value", "sales_value", "lead_url")
 MAPS = ("additional_fields", "custom_fields")
@@ -153,7 +194,7 @@ class WCState:
     next_ids: dict[str, int] = field(
         default_factory=lambda: {"lead": 100_001, "account": 2001, "profile": 102, "webhook": 1}
     )
-    in_flight: int = 0
+    in_flight: dict[str, int] = field(default_factory=dict)  # token → requests in flight
     demo: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,6 +218,7 @@ class WhatConvertsBackend(Backend[WCState]):
             "email_message",
             "contact_company_name",
             "zip",
+            "caller_zip",
         }
     )
 
@@ -258,15 +300,27 @@ class WhatConvertsBackend(Backend[WCState]):
             )
         state.usage[key.token] = [today, count + 1]
 
-    def enter(self, state: WCState) -> None:
-        """§3 at most 20 concurrent requests ("excess may return rate limit errors")."""
-        if state.in_flight >= CONCURRENT:
-            raise TooManyRequests("Too many concurrent requests (the limit is 20).")
-        state.in_flight += 1
+    @staticmethod
+    def occupy(state: WCState, key: ApiKey) -> int:
+        """A request of ``key`` is now in flight; returns its place among them (1-based)."""
+        state.in_flight[key.token] = state.in_flight.get(key.token, 0) + 1
+        return state.in_flight[key.token]
 
     @staticmethod
-    def leave(state: WCState) -> None:
-        state.in_flight = max(0, state.in_flight - 1)
+    def release(state: WCState, key: ApiKey) -> None:
+        left = state.in_flight.get(key.token, 0) - 1
+        if left > 0:
+            state.in_flight[key.token] = left
+        else:
+            state.in_flight.pop(key.token, None)
+
+    @staticmethod
+    def admit(slot: int) -> None:
+        """§3 (wc-limits, a page about API key limits): up to 20 concurrent requests, "excess
+        may return rate limit errors" → the 21st request in flight on one key gets a 429. It is
+        checked before the daily quota, so a refused request is not charged to it ([?])."""
+        if slot > CONCURRENT:
+            raise TooManyRequests(f"Too many concurrent requests (the limit is {CONCURRENT}).")
 
     # scope -----------------------------------------------------------------------------------
     def profile_scope(
@@ -400,11 +454,14 @@ class WhatConvertsBackend(Backend[WCState]):
                 preds.append(lambda lead, f=flag, v=q[flag] == "true": bool(lead.get(f)) == v)
         start = parse_date(q["start_date"], "start_date") if q.get("start_date") else None
         end = parse_date(q["end_date"], "end_date", end=True) if q.get("end_date") else None
-        if start and end:
-            if start > end:
+        if start:
+            # [C] §3 a range spans at most 400 days; [?] counted in calendar days between the
+            # two dates (2025-01-01..2026-02-05 is 400), and a start_date alone is measured up
+            # to now (an end_date alone sets no start, so no span)
+            last = end or self.kernel.clock.now()
+            if end and start > end:
                 raise WCError("Invalid date range: start_date is after end_date.")
-            # [?] counted in calendar days between the two dates (2025-01-01..2026-02-05 is 400)
-            if (end.date() - start.date()).days > RANGE_DAYS:
+            if (last.date() - start.date()).days > RANGE_DAYS:
                 raise WCError(f"Invalid date range: it may span at most {RANGE_DAYS} days.")
         if start:
             preds.append(lambda lead: lead["date_created"] >= stamp(start))
@@ -443,10 +500,16 @@ class WhatConvertsBackend(Backend[WCState]):
         return lead
 
     def create_lead(
-        self, tenant: str, state: WCState, key: ApiKey, form: dict[str, Any]
+        self,
+        tenant: str,
+        state: WCState,
+        key: ApiKey,
+        form: dict[str, Any],
+        check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
         """§5.4: lead_type required; profile_id required with an agency key; default fields
-        only (an unknown field is refused with 400 naming it — [?] the fake's choice)."""
+        only (an unknown field is refused with 400 naming it — [?] the fake's choice).
+        ``check`` runs after these rules and before anything is stored (the spec catch-all)."""
         scope = self.profile_scope(state, key, form.get("profile_id"), required=True)
         if not scope:
             raise WCError("Invalid profile_id parameter.")
@@ -472,6 +535,9 @@ class WhatConvertsBackend(Backend[WCState]):
         created = (
             parse_date(form["date_created"], "date_created") if form.get("date_created") else now
         )
+        if created > now:
+            # [?] §5.4 date_created defaults to now; the fake refuses a lead from the future
+            raise WCError("Invalid date_created parameter: it is in the future.")
         if form.get("send_notification") not in (None, "", "true", "false", True, False):
             raise WCError("Invalid send_notification parameter.")
         lead = self.new_lead(state, profile_id, lead_type, created)
@@ -484,7 +550,8 @@ class WhatConvertsBackend(Backend[WCState]):
             },
         )
         lead["last_updated"] = lead["date_created"]
-        state.leads[lead["lead_id"]] = lead
+        check()
+        self.store_lead(state, lead)
         self.notify(tenant, state, lead, "new")
         return lead
 
@@ -493,8 +560,7 @@ class WhatConvertsBackend(Backend[WCState]):
     ) -> dict[str, Any]:
         profile = state.profiles[profile_id]
         account = state.accounts[profile["account_id"]]
-        lead_id = state.next_ids["lead"]
-        state.next_ids["lead"] += 1
+        lead_id = state.next_ids["lead"]  # taken only when stored (store_lead)
         lead: dict[str, Any] = {
             "account_id": account["account_id"],
             "account": account["account_name"],
@@ -528,14 +594,13 @@ class WhatConvertsBackend(Backend[WCState]):
             "additional_fields": [],
             "custom_fields": [],
         }
-        if lead_type == "phone_call":
-            lead.update(
-                call_status="Completed",
-                answer_status="Answered",
-                call_duration_seconds=0,
-                call_duration="0 seconds",
-            )
+        lead.update(copy.deepcopy(TYPE_RESPONSE_FIELDS[lead_type]))
         return lead
+
+    @staticmethod
+    def store_lead(state: WCState, lead: dict[str, Any]) -> None:
+        state.leads[lead["lead_id"]] = lead
+        state.next_ids["lead"] = max(state.next_ids["lead"], lead["lead_id"] + 1)
 
     def _apply_values(self, lead: dict[str, Any], values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -561,7 +626,13 @@ class WhatConvertsBackend(Backend[WCState]):
             lead["contact_phone_number"] = lead["phone_number"]
 
     def edit_lead(
-        self, tenant: str, state: WCState, key: ApiKey, lead_id: str, form: dict[str, Any]
+        self,
+        tenant: str,
+        state: WCState,
+        key: ApiKey,
+        lead_id: str,
+        form: dict[str, Any],
+        check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
         """§5.5: only quotable, quote_value, sales_value, lead_url (and additional/custom
         fields) can change. Any other field: 400 naming it, and the lead is left unchanged
@@ -578,6 +649,11 @@ class WhatConvertsBackend(Backend[WCState]):
             raise WCError("At least one field to update is required.")
         updated = copy.deepcopy(lead)
         self._apply_values(updated, changes)  # raises before anything is stored
+        check()
+        if updated == lead:
+            # [I] §5.5 same values twice = same state: nothing changed, so last_updated stays
+            # and no Update webhook fires (a workflow updating its own trigger lead stops here)
+            return lead
         updated["last_updated"] = stamp(self.kernel.clock.now())
         state.leads[lead["lead_id"]] = updated
         self.notify(tenant, state, updated, "update")

@@ -14,8 +14,11 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from mocks.kernel.spec import RequestValidator
+
 from . import accounts as acc
 from .errors import WCError
+from .inflight import SLOT
 from .models import (
     MAPS,
     ApiKey,
@@ -85,6 +88,26 @@ def vendor_spec() -> dict[str, Any]:
     return yaml.safe_load(resources.files("contracts").joinpath("whatconverts.yaml").read_text())
 
 
+@cache
+def request_validator() -> RequestValidator:
+    return RequestValidator(vendor_spec(), PREFIX)
+
+
+def spec_check(request: Request, fields: dict[str, Any] | None = None) -> None:
+    """The spec catch-all (issue 4: the fake validates requests against its spec), run after
+    auth, the limits and the hand-written §4 checks: 400 naming the parameter."""
+    media = "application/json" if "json" in request.headers.get("content-type", "") else None
+    problem = request_validator().problem(
+        request.method,
+        request.url.path,
+        dict(request.query_params),
+        fields,
+        media or "application/x-www-form-urlencoded",
+    )
+    if problem is not None:
+        raise WCError(f"Invalid {problem.field} parameter: {problem.reason}.")
+
+
 def build_router(backend: WhatConvertsBackend) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
 
@@ -92,18 +115,21 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     def spec() -> dict[str, Any]:
         return vendor_spec()
 
-    async def handle(request: Request, work: Callable[[str, WCState, ApiKey], Any]) -> Any:
+    async def handle(
+        request: Request, work: Callable[[str, WCState, ApiKey], Any], *, read_only: bool = False
+    ) -> Any:
+        """Auth (401), the limits (429), then ``work``: its documented checks, and the spec
+        catch-all — after ``work`` for a read (it changes nothing), inside it for a write."""
         try:
             tenant, state, key = backend.authenticate(request.headers.get("authorization"))
             request.state.tenant = tenant
+            backend.admit(getattr(request.state, SLOT, 1))
             backend.count_request(state, key)
-            backend.enter(state)
-            try:
-                result = work(tenant, state, key)
-                if hasattr(result, "__await__"):
-                    result = await result
-            finally:
-                backend.leave(state)
+            result = work(tenant, state, key)
+            if hasattr(result, "__await__"):
+                result = await result
+            if read_only:
+                spec_check(request)
         except WCError as exc:
             return exc.response()
         return JSONResponse(result)
@@ -111,7 +137,9 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     @router.get("/leads")
     async def list_leads(request: Request) -> Any:
         query = dict(request.query_params)
-        return await handle(request, lambda _t, s, k: backend.list_leads(s, k, query))
+        return await handle(
+            request, lambda _t, s, k: backend.list_leads(s, k, query), read_only=True
+        )
 
     @router.get("/leads/{lead_id}")
     async def get_lead(request: Request, lead_id: str) -> Any:
@@ -128,19 +156,25 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
                 "leads": [lead],
             }
 
-        return await handle(request, work)
+        return await handle(request, work, read_only=True)
 
     @router.post("/leads")
     async def create_lead(request: Request) -> Any:
         async def work(tenant: str, state: WCState, key: ApiKey) -> dict[str, Any]:
-            return backend.create_lead(tenant, state, key, await read_fields(request))
+            fields = await read_fields(request)
+            return backend.create_lead(
+                tenant, state, key, fields, check=lambda: spec_check(request, fields)
+            )
 
         return await handle(request, work)
 
     @router.post("/leads/{lead_id}")
     async def edit_lead(request: Request, lead_id: str) -> Any:
         async def work(tenant: str, state: WCState, key: ApiKey) -> dict[str, Any]:
-            return backend.edit_lead(tenant, state, key, lead_id, await read_fields(request))
+            fields = await read_fields(request)
+            return backend.edit_lead(
+                tenant, state, key, lead_id, fields, check=lambda: spec_check(request, fields)
+            )
 
         return await handle(request, work)
 
@@ -150,7 +184,11 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     ) -> Any:
         async def work(_t: str, state: WCState, key: ApiKey) -> Any:
             backend.require_master(key)
-            return fn(state, key, await read_fields(request) if body else {})
+            fields = await read_fields(request) if body else {}
+            # accounts.py's checks repeat what the spec says of these small bodies, so the spec
+            # catch-all can run first here; the call may then change state
+            spec_check(request, fields if body else None)
+            return fn(state, key, fields)
 
         return handle(request, work)
 

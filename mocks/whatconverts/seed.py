@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mocks.kernel import Synthetic
 
-from .models import LEAD_TYPES, QUOTABLE, ApiKey, WCError, WCState, stamp
+from .models import ANSWER_STATUS, LEAD_TYPES, QUOTABLE, ApiKey, WCError, WCState, stamp
 
 if TYPE_CHECKING:
     from .models import WhatConvertsBackend
@@ -107,20 +107,8 @@ def add_synthetic_lead(
     )
     if gen.random.random() < 0.3:
         lead["quote_value"] = gen.random.randint(1, 40) * 50
-    if lead_type == "phone_call":
-        seconds = gen.random.randint(10, 600)
-        lead.update(
-            caller_name=person["name"],
-            caller_number=phone,
-            tracking_number="+15125550100",
-            call_duration_seconds=seconds,
-            call_duration=f"{seconds} seconds",
-        )
-    elif lead_type == "web_form":
-        lead["form_name"] = "Appointment request"
-    elif lead_type == "text_message":
-        lead["message"] = "Hi, do you have availability this week?"
-    state.leads[lead["lead_id"]] = lead
+    lead.update(type_fields(gen, lead, lead_type, person, phone))
+    backend.store_lead(state, lead)
     return lead
 
 
@@ -163,3 +151,67 @@ def seed_body(
             raise ValueError(exc.message) from exc
         added += 1
     return {"leads": added}
+
+
+def type_fields(
+    gen: Synthetic, lead: dict[str, Any], lead_type: str, person: dict[str, Any], phone: str
+) -> dict[str, Any]:
+    """[C] §6.2 synthetic values for every type-specific field of ``lead_type``."""
+    lead_id, r = lead["lead_id"], gen.random
+    if lead_type == "phone_call":
+        seconds = r.randint(10, 600)
+        answer = r.choice(ANSWER_STATUS)
+        voicemail = answer != "Answered"
+        # §6.2 recording / play_recording: URLs on app.whatconverts.com/recording/…
+        audio = f"https://app.whatconverts.com/recording/{lead_id}"
+        return {
+            "phone_name": "Main line",
+            "tracking_number": "+15125550100",
+            "destination_number": "+15125550199",
+            "caller_number": phone,
+            "caller_name": person["name"],
+            "caller_city": person["city"],
+            "caller_state": person["state"],
+            "caller_zip": person["zip"],
+            "caller_country": "US",
+            "call_duration": f"{seconds} seconds",
+            "call_duration_seconds": seconds,
+            "answer_status": answer,
+            "line_type": r.choice(["Landline", "Mobile"]),
+            "recording": None if voicemail else f"{audio}/download",
+            "play_recording": None if voicemail else f"{audio}/play",
+            "voicemail": f"{audio}/voicemail/download" if voicemail else None,
+            "play_voicemail": f"{audio}/voicemail/play" if voicemail else None,
+            "call_transcription": None if voicemail else "Caller asked about appointments.",
+            "voicemail_transcription": "Please call me back." if voicemail else None,
+        }
+    if lead_type == "web_form":
+        return {"form_name": "Appointment request"}
+    if lead_type == "text_message":
+        return {
+            "message": "Hi, do you have availability this week?",
+            "tracking_number": "+15125550100",
+            "caller_number": phone,
+            "caller_name": person["name"],
+        }
+    if lead_type == "chat":
+        return {"chat_status": r.choice(["Completed", "Completed", "In Progress"])}
+    if lead_type == "event":
+        return {
+            "event_category": "booking",
+            "event_action": r.choice(["click", "submit"]),
+            "event_label": "Book now",
+        }
+    if lead_type == "transaction":
+        return {
+            "transaction_id": f"T-{lead_id}",
+            "transaction_tax": round(r.randint(0, 4000) / 100, 2),
+            "transaction_shipping": 0,
+        }
+    if lead_type == "email":
+        return {
+            "sender_name": person["name"],
+            "email_subject": "Question about an appointment",
+            "email_message": "Hello, I would like to book a consultation.",
+        }
+    return {}

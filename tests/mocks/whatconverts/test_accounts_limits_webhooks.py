@@ -3,9 +3,13 @@ and the synthetic seed."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
+
 from mocks.whatconverts.models import CONCURRENT, MASTER_DAILY, PROFILE_DAILY
 
-from .conftest import HOOK_URL, WCEnv
+from .conftest import BASE, HOOK_URL, WCEnv
 
 
 def test_accounts_and_profiles_need_the_agency_key(env: WCEnv) -> None:
@@ -69,13 +73,35 @@ def test_quota_limits_and_status_are_configurable(env: WCEnv) -> None:
     assert bad.status_code == 422
 
 
-def test_more_than_twenty_concurrent_requests_are_refused(env: WCEnv) -> None:
-    env.state.in_flight = CONCURRENT  # twenty requests already in flight for this account
-    busy = env.profile.get("/leads")
-    assert busy.status_code == 429 and "20" in busy.json()["error_message"]
-    env.state.in_flight = CONCURRENT - 1
-    assert env.profile.get("/leads").status_code == 200
-    assert env.state.in_flight == CONCURRENT - 1  # the request left again
+def test_the_twenty_first_request_in_flight_on_a_key_is_refused(env: WCEnv) -> None:
+    """§3 up to 20 concurrent requests: a latency fault (virtual clock, nobody waits) holds
+    requests in flight; the 21st on the same key gets a 429 and is not charged to the daily
+    quota, while the agency key's own request goes through."""
+    env.admin(
+        "POST",
+        "/faults",
+        json={"method": "GET", "path": "/api/v1/leads", "kind": "latency", "latency_ms": 200},
+    )
+    profile = (env.creds["api_token"], env.creds["api_secret"])
+    master = (env.creds["master_token"], env.creds["master_secret"])
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"{BASE}/api/v1") as client:
+            calls = [client.get("/leads", auth=profile) for _ in range(CONCURRENT + 1)]
+            return await asyncio.gather(*calls, client.get("/leads", auth=master))
+
+    responses = env.loop.run(burst())
+    statuses = [r.status_code for r in responses]
+    assert statuses[:CONCURRENT] == [200] * CONCURRENT
+    refused = responses[CONCURRENT]
+    assert refused.status_code == 429
+    assert refused.json() == {"error_message": "Too many concurrent requests (the limit is 20)."}
+    assert statuses[-1] == 200  # counted per key
+    assert env.state.in_flight == {}  # every request left again
+    usage = env.admin("GET", "/quota")["usage"]
+    assert {u["kind"]: u["requests"] for u in usage} == {"profile": CONCURRENT, "master": 1}
+    assert env.profile.get("/leads").status_code == 200  # nothing held any more
 
 
 def test_new_and_update_webhooks_carry_the_flat_lead(env: WCEnv) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mocks.whatconverts.models import COMMON_FIELDS, EDITABLE, TYPE_FIELDS
 
-from .conftest import WCEnv
+from .conftest import HOOK_URL, WCEnv
 
 # Fields a lead carries that an edit must never touch (everything but the four and the maps).
 FIXED = sorted(
@@ -129,3 +129,20 @@ def test_any_page_size_gives_consistent_totals(
     assert len(seen) == len(set(seen)) == total
     beyond = env.profile.get("/leads", params={**params, "page_number": pages + 1}).json()
     assert beyond["leads"] == [] and beyond["total_leads"] == total
+
+
+def test_an_edit_that_changes_nothing_keeps_last_updated_and_sends_no_webhook(
+    env: WCEnv,
+) -> None:
+    """[I] §5.5 same values twice = same state: no new last_updated, no Update delivery."""
+    env.admin("POST", "/webhooks", json={"url": HOOK_URL, "triggers": ["update"]})
+    lead_id = min(env.state.leads)
+    first = env.profile.post(f"/leads/{lead_id}", data={"quote_value": "120"}).json()
+    env.clock.advance(60)
+    again = env.profile.post(f"/leads/{lead_id}", data={"quote_value": "120"})
+    assert again.status_code == 200 and again.json() == first
+    env.settle()
+    assert [m["quote_value"] for m in env.received] == [120]
+    env.clock.advance(60)
+    changed = env.profile.post(f"/leads/{lead_id}", data={"quote_value": "130"}).json()
+    assert changed["last_updated"] > first["last_updated"]

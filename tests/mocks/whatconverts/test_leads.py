@@ -154,3 +154,33 @@ def test_create_uses_default_fields_only(env: WCEnv) -> None:
     )
     assert "phone_call" in wrong_type.json()["error_message"]  # says where the field belongs
     assert env.state.leads == before  # nothing was created
+
+
+def test_a_start_date_alone_is_measured_up_to_now(env: WCEnv) -> None:
+    """§3 400-day cap; the clock stands at 2026-03-02, 400 days after 2025-01-26."""
+    assert env.profile.get("/leads", params={"start_date": "2025-01-26"}).status_code == 200
+    old = env.profile.get("/leads", params={"start_date": "2025-01-25"})
+    assert old.status_code == 400 and "400 days" in old.json()["error_message"]
+    assert env.profile.get("/leads", params={"end_date": "2020-01-01"}).status_code == 200
+
+
+def test_a_lead_cannot_be_created_in_the_future(env: WCEnv) -> None:
+    count = len(env.state.leads)
+    future = env.profile.post(
+        "/leads", data={"lead_type": "chat", "date_created": "2026-03-02T12:00:01Z"}
+    )
+    assert future.json() == {
+        "error_message": "Invalid date_created parameter: it is in the future."
+    }
+    assert len(env.state.leads) == count
+    now = env.profile.post("/leads", data={"lead_type": "chat", "date_created": "2026-03-02"})
+    assert now.status_code == 200 and now.json()["date_created"] == "2026-03-02T00:00:00Z"
+
+
+def test_leads_have_no_delete_and_the_router_answers_404(env: WCEnv) -> None:
+    """[C] §5 no DELETE /leads/{id}; §12 answer 404 like the real router (not 405)."""
+    lead_id = min(env.state.leads)
+    for method in ("DELETE", "PUT", "PATCH"):
+        gone = env.profile.request(method, f"/leads/{lead_id}")
+        assert gone.status_code == 404 and set(gone.json()) == {"error_message"}
+    assert lead_id in env.state.leads
