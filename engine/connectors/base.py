@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..clock import Clock
+from ..templating import has_template
 
 
 class StepError(Exception):
@@ -52,10 +53,17 @@ class StepError(Exception):
 
 @dataclass
 class ConfigProblem:
-    """A configuration error found when a workflow is saved: which field, and why."""
+    """A configuration error found when a workflow is saved: which field, and why.
+
+    ``path`` locates a nested value (e.g. ``("paths", 0, "if", "op")``; ``()`` for the params as
+    a whole); without it the problem is about the top-level key ``field``."""
 
     field: str
     message: str
+    path: tuple[str | int, ...] | None = None
+
+    def loc(self) -> tuple[str | int, ...]:
+        return (self.field,) if self.path is None else self.path
 
 
 @dataclass
@@ -95,8 +103,10 @@ class Params(BaseModel):
 
 
 def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigProblem]:
-    """Save-time check: unknown keys and missing required keys (values may still be templates)."""
-    problems = []
+    """Save-time check: unknown keys, missing required keys, and every plain (non-template) value
+    against the model (an operator, a unit, a method, a number...). A value that is a template is
+    checked at run time, once rendered."""
+    problems: list[ConfigProblem] = []
     fields = model.model_fields
     names = {name: {name, info.alias} - {None} for name, info in fields.items()}
     known = set().union(*names.values()) if names else set()
@@ -111,7 +121,41 @@ def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigP
         for name, info in fields.items()
         if info.is_required() and not names[name] & set(params)
     ]
+    return problems + _value_problems(model, params)
+
+
+def _value_problems(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigProblem]:
+    """Validation errors of the plain values; those that reach a template are left to run time."""
+    try:
+        model.model_validate(params)
+    except ValidationError as exc:
+        errors = exc.errors()
+    else:
+        return []
+    problems = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if len(loc) == 1 and error["type"] in ("missing", "extra_forbidden"):
+            continue  # already reported by name above
+        if _reaches_template(params, loc):
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(ConfigProblem(".".join(map(str, loc)), message, path=loc))
     return problems
+
+
+def _reaches_template(params: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether the value at ``loc`` (or a container on the way to it) is or holds a template."""
+    node = params
+    for part in loc:
+        if isinstance(node, str):
+            break
+        found = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if found:  # else: a union tag or a missing key: stay on this node
+            node = node[part]
+    return node is not params and has_template(node)
 
 
 def validate_params(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:

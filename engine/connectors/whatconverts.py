@@ -327,9 +327,11 @@ class UpdateLead(Action):
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
-        problems = super().check(params)
+        # the model-level "at least one field" error is replaced by the key check below, which
+        # also holds when the values are templates
+        problems = [p for p in super().check(params) if p.loc()]
         for problem in problems:
-            if problem.field not in cls.Params.model_fields:
+            if len(problem.loc()) == 1 and problem.field not in cls.Params.model_fields:
                 problem.message = (
                     f"Update Lead can change only quote value, sales value, lead page URL and "
                     f"quotable; {problem.field!r} cannot be modified through Keragon"
