@@ -55,9 +55,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
-def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+def backoff_seconds(
+    attempt: int, retry_after: float | datetime | None, now: datetime | None = None
+) -> float:
+    """Exponential backoff, or longer when the vendor's ``Retry-After`` asks for it (seconds, or
+    an instant measured against ``now`` — the engine's virtual clock)."""
     state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
     state.attempt_number = attempt
+    if isinstance(retry_after, datetime):
+        retry_after = (retry_after - now).total_seconds() if now else None
     return max(BACKOFF(state), retry_after or 0)
 
 
@@ -702,7 +708,7 @@ class Engine:
             step_rec["error"] = str(exc)
             if exc.retryable and step_rec["attempts"] <= MAX_RETRIES:
                 step_rec["status"] = "Retrying"
-                wait = backoff_seconds(step_rec["attempts"], exc.retry_after)
+                wait = backoff_seconds(step_rec["attempts"], exc.retry_after, self.clock.now())
                 wake = iso(self.clock.now() + timedelta(seconds=wait))
                 step_rec["next_attempt_at"] = wake
                 self._save(row["id"], data, wake_at=wake)
@@ -749,8 +755,12 @@ class Engine:
             return await action_cls().run(ctx, validated)
         except StepError:
             raise
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except httpx.HTTPError as exc:  # transient: retried
             raise StepError(f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            # a logic error (e.g. "abc" greater than 5) fails the same way every time: retries
+            # are for transient vendor/HTTP failures only
+            raise StepError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
 
     def _record_usage(self, step_rec: dict[str, Any], data: dict[str, Any], ctx: Context) -> None:
         usage = step_rec.setdefault("usage", {})

@@ -33,14 +33,16 @@ from ..templating import has_template
 
 
 class StepError(Exception):
-    """A failed step. Retryable errors are retried (up to 5 times) with backoff."""
+    """A failed step. Retryable errors are retried (up to 5 times) with backoff.
+
+    ``retry_after`` is a wait in seconds or an instant (an HTTP-date ``Retry-After``)."""
 
     def __init__(
         self,
         message: str,
         *,
         retryable: bool = True,
-        retry_after: float | None = None,
+        retry_after: float | datetime | None = None,
         status: int | None = None,
         body: Any = None,
     ) -> None:
