@@ -253,7 +253,7 @@ class Engine:
         row = self._workflow_row(workflow_id)
         workflow = WorkflowDef.model_validate_json(row["definition"])
         trigger = self._trigger(workflow)
-        state = json.loads(row["trigger_state"])
+        state = self.vault.open_secrets(row["trigger_state"])
         next_at = None
         if trigger is not None:
             ctx = self._context(workflow_id, workflow, workflow.trigger.auth, state=state)
@@ -268,7 +268,7 @@ class Engine:
         with self.store.tx() as conn:
             conn.execute(
                 "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
-                (json.dumps(state), next_at, workflow_id),
+                (self.vault.seal_secrets(state), next_at, workflow_id),
             )
 
     async def activate(self, workflow_id: str) -> dict[str, Any]:
@@ -323,7 +323,7 @@ class Engine:
             workflow_id,
             workflow,
             workflow.trigger.auth,
-            state=json.loads(self._workflow_row(workflow_id)["trigger_state"]),
+            state=self.vault.open_secrets(self._workflow_row(workflow_id)["trigger_state"]),
         )
         return await trigger.sample(ctx, validate_params(trigger.Params, workflow.trigger.params))
 
@@ -400,7 +400,9 @@ class Engine:
                 keys=[key],
                 source="webhook",
             )
-        ctx = self._context(workflow_id, workflow, None, state=json.loads(row["trigger_state"]))
+        ctx = self._context(
+            workflow_id, workflow, None, state=self.vault.open_secrets(row["trigger_state"])
+        )
         records = trigger.receive(
             ctx, validate_params(trigger.Params, workflow.trigger.params), body, headers
         )
@@ -625,7 +627,7 @@ class Engine:
             if trigger is None:
                 continue
             params = validate_params(trigger.Params, workflow.trigger.params)
-            state = json.loads(row["trigger_state"])
+            state = self.vault.open_secrets(row["trigger_state"])
             records: list[dict[str, Any]] = []
             if trigger.kind == "poll":
                 ctx = self._context(row["id"], workflow, workflow.trigger.auth, state=state)
@@ -642,7 +644,7 @@ class Engine:
             with self.store.tx() as conn:
                 conn.execute(
                     "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
-                    (json.dumps(state), next_at, row["id"]),
+                    (self.vault.seal_secrets(state), next_at, row["id"]),
                 )
             if records:
                 self.accept(row["id"], records, keys=keys, source=trigger.kind)
