@@ -33,6 +33,8 @@ MAX_RETRIES = 5  # [C] keragon.md §6: a failing step is retried up to 5 times
 RETENTION = timedelta(days=7)  # [C] keragon.md §6: run data kept 7 days only
 BACKOFF = wait_exponential(multiplier=2, min=2, max=300)
 FINAL = ("Completed", "Failed", "Canceled", "Terminated")
+OWN_WRITES = "own_writes"  # trigger state: dedup keys of records this workflow's steps wrote
+OWN_WRITES_MAX = 500
 
 
 class NotFound(LookupError):
@@ -406,13 +408,8 @@ class Engine:
         records = trigger.receive(
             ctx, validate_params(trigger.Params, workflow.trigger.params), body, headers
         )
-        return self.accept(
-            workflow_id,
-            records,
-            correlation_id=cid,
-            keys=[trigger.dedup_key(r) for r in records],
-            source="webhook",
-        )
+        records, keys = _not_own(trigger, records, ctx.state)
+        return self.accept(workflow_id, records, correlation_id=cid, keys=keys, source="webhook")
 
     # runs -----------------------------------------------------------------------------------
     def _new_run(
@@ -635,7 +632,7 @@ class Engine:
                     records = await trigger.poll(ctx, params)
                 state = ctx.state
                 next_at = iso(self.clock.now() + timedelta(seconds=trigger.poll_seconds))
-                keys = [trigger.dedup_key(r) for r in records]
+                records, keys = _not_own(trigger, records, state)
             else:
                 records = [{"scheduled_for": row["next_at"], "fired_at": now}]
                 keys = [f"schedule:{row['next_at']}"]
@@ -719,6 +716,7 @@ class Engine:
             self._finish(row["id"], data, "Failed")
             return
         self._record_usage(step_rec, data, ctx)
+        self._remember_written(row["workflow_id"], workflow, step, output)
         step_rec.update(
             status="Completed", output=output, error=None, ended_at=self.now(), notes=ctx.notes
         )
@@ -763,6 +761,32 @@ class Engine:
             # a logic error (e.g. "abc" greater than 5) fails the same way every time: retries
             # are for transient vendor/HTTP failures only
             raise StepError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
+
+    def _remember_written(
+        self, workflow_id: str, workflow: WorkflowDef, step: StepDef, output: Any
+    ) -> None:
+        """Keep the dedup keys of vendor records this step wrote in the trigger state, so that the
+        workflow's own edit (e.g. Update Lead bumping last_updated) never triggers it again."""
+        action_cls = ACTIONS.get((step.app, step.action))
+        trigger = self._trigger(workflow)
+        if action_cls is None or trigger is None or workflow.trigger.app != step.app:
+            return
+        keys = [k for r in action_cls().written(output) if (k := trigger.dedup_key(r))]
+        if not keys:
+            return
+        with self.store.tx() as conn:
+            row = conn.execute(
+                "SELECT trigger_state FROM workflows WHERE id = ?", (workflow_id,)
+            ).fetchone()
+            if row is None:
+                return
+            state = self.vault.open_secrets(row["trigger_state"])
+            own = [k for k in state.get(OWN_WRITES) or [] if k not in keys] + keys
+            state[OWN_WRITES] = own[-OWN_WRITES_MAX:]
+            conn.execute(
+                "UPDATE workflows SET trigger_state = ? WHERE id = ?",
+                (self.vault.seal_secrets(state), workflow_id),
+            )
 
     def _record_usage(self, step_rec: dict[str, Any], data: dict[str, Any], ctx: Context) -> None:
         usage = step_rec.setdefault("usage", {})
@@ -811,6 +835,16 @@ class Engine:
             with contextlib.suppress(Exception):
                 await self.deactivate(row["id"])
         self.store.reset()
+
+
+def _not_own(
+    trigger: Trigger, records: list[dict[str, Any]], state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The records (and their dedup keys) that this workflow did not write itself."""
+    own = set(state.get(OWN_WRITES) or [])
+    pairs = [(r, trigger.dedup_key(r)) for r in records]
+    kept = [(r, k) for r, k in pairs if k is None or k not in own]
+    return [r for r, _ in kept], [k for _, k in kept]
 
 
 def _flat(steps: list[StepDef]) -> list[StepDef]:

@@ -15,7 +15,8 @@ Lifecycle the engine drives:
              ``Trigger.dedup_key(record)``;
 - test:      ``Trigger.sample(ctx, params)`` for ``/test-trigger``;
 - run:       ``Action.run(ctx, params)`` with params rendered and validated against ``Params``;
-             raise ``StepError`` (retryable or not, with ``retry_after``) on failure;
+             raise ``StepError`` (retryable or not, with ``retry_after``) on failure; records
+             the action reports as ``written`` never trigger the same workflow again;
 - deactivate / delete: ``Trigger.deactivate`` / ``Trigger.delete``.
 """
 
@@ -184,6 +185,11 @@ class Action:
 
     async def run(self, ctx: Context, params: Any) -> Any:
         raise NotImplementedError
+
+    def written(self, output: Any) -> list[dict[str, Any]]:
+        """The vendor records this step's output says it wrote. A trigger of the same app skips
+        them (by its ``dedup_key``), so a workflow never re-triggers itself with its own edit."""
+        return []
 
 
 class Trigger:
