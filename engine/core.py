@@ -257,11 +257,12 @@ class Engine:
         trigger = self._trigger(workflow)
         state = self.vault.open_secrets(row["trigger_state"])
         next_at = None
+        usage: dict[str, int] = {}
         if trigger is not None:
             ctx = self._context(workflow_id, workflow, workflow.trigger.auth, state=state)
             params = validate_params(trigger.Params, workflow.trigger.params)
             await getattr(trigger, method)(ctx, params)
-            state = ctx.state
+            state, usage = ctx.state, ctx.usage
             if method == "activate" and trigger.kind == "poll":
                 next_at = iso(self.clock.now() + timedelta(seconds=trigger.poll_seconds))
             elif method == "activate" and trigger.kind == "schedule":
@@ -272,6 +273,10 @@ class Engine:
                 "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
                 (self.vault.seal_secrets(state), next_at, workflow_id),
             )
+            if usage:  # e.g. the Caspio calls that created the webhook (they count on its meter)
+                self.store.audit(
+                    conn, self.now(), "engine", f"trigger.{method}", workflow_id, {"usage": usage}
+                )
 
     async def activate(self, workflow_id: str) -> dict[str, Any]:
         row = self._workflow_row(workflow_id)
@@ -476,7 +481,7 @@ class Engine:
         if workflow_id:
             sql, args = sql + " AND workflow_id = ?", [*args, workflow_id]
         if status:
-            sql, args = sql + " AND status = ?", [*args, status]
+            sql, args = sql + " AND lower(status) = lower(?)", [*args, status]
         return [self.run_dict(r) for r in self.store.all(sql + " ORDER BY seq DESC", *args)]
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
@@ -705,12 +710,22 @@ class Engine:
         except StepError as exc:
             self._record_usage(step_rec, data, ctx)
             step_rec["error"] = str(exc)
+            step_rec["notes"] = ctx.notes  # e.g. which Ours key a failed call used
             if exc.retryable and step_rec["attempts"] <= MAX_RETRIES:
                 step_rec["status"] = "Retrying"
                 wait = backoff_seconds(step_rec["attempts"], exc.retry_after, self.clock.now())
                 wake = iso(self.clock.now() + timedelta(seconds=wait))
                 step_rec["next_attempt_at"] = wake
                 self._save(row["id"], data, wake_at=wake)
+                with self.store.tx() as conn:
+                    self.store.audit(
+                        conn,
+                        self.now(),
+                        "engine",
+                        "step.retry_scheduled",
+                        row["id"],
+                        {"step": step.id, "attempt": step_rec["attempts"], "next_attempt_at": wake},
+                    )
                 return
             step_rec.update(status="Failed", ended_at=self.now())
             self._finish(row["id"], data, "Failed")
@@ -797,16 +812,25 @@ class Engine:
     def _save(self, run_id: str, data: dict[str, Any], wake_at: str | None = None) -> None:
         with self.store.tx() as conn:
             conn.execute(
-                "UPDATE runs SET data = ?, wake_at = ? WHERE id = ?",
+                "UPDATE runs SET data = ?,"
+                " wake_at = CASE status WHEN 'Running' THEN ? ELSE NULL END WHERE id = ?",
                 (json.dumps(data, default=str), wake_at, run_id),
             )
 
     def _finish(self, run_id: str, data: dict[str, Any], status: str) -> None:
+        """End a running run. A final status is sticky: a run canceled while its step was in
+        flight stays Canceled (the step's record is still saved)."""
         with self.store.tx() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, ended_at = ?, wake_at = NULL, data = ? WHERE id = ?",
+            ended = conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, wake_at = NULL, data = ?"
+                " WHERE id = ? AND status = 'Running'",
                 (status, self.now(), json.dumps(data, default=str), run_id),
-            )
+            ).rowcount
+            if not ended:
+                conn.execute(
+                    "UPDATE runs SET data = ? WHERE id = ?", (json.dumps(data, default=str), run_id)
+                )
+                return
             self.store.audit(
                 conn,
                 self.now(),

@@ -55,6 +55,9 @@ def test_webhook_secret_is_verified_hidden_and_encrypted_at_rest(stack, tmp_path
         headers = _caspio_headers(stack)
         hooks = caspio.get("/integrations/rest/v3/outgoingWebhooks", headers=headers).json()
         assert [h["Name"] for h in hooks] == [cas["profile_name"]]
+        audit = api.get("/api/audit").json()["items"]
+        activation = [a for a in audit if a["action"] == "trigger.activate"]
+        assert activation[0]["detail"]["usage"]["caspio_calls"] >= 3  # list, create, event
         inserted = caspio.post(
             "/integrations/rest/v3/tables/Patients/records",
             headers=headers,

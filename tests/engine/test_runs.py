@@ -382,3 +382,53 @@ def test_audit_masks_secrets_and_phi(h):
         "api_secret": "***",
         "email": "***",
     }
+
+
+def test_cancel_is_not_overwritten_by_a_step_failing_in_flight(h, monkeypatch):
+    from engine.connectors import StepError
+    from engine.connectors.http import Request
+
+    async def cancel_then_fail(self, ctx, params):
+        h.engine.cancel_run(ctx.run_id)
+        raise StepError("target gone", retryable=False)
+
+    monkeypatch.setattr(Request, "run", cancel_then_fail)
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    run = h.last_run(wf)
+    assert run["status"] == "Canceled" and run["steps"][0]["error"] == "target gone"
+    assert not [a for a in h.engine.audit() if a["action"] == "run.failed"]
+
+
+def test_status_filter_ignores_case(h):
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    assert len(h.engine.list_runs(status="completed")) == 1
+    assert h.engine.list_runs(status="COMPLETED") == h.engine.list_runs(status="Completed")
+
+
+def test_failed_ours_step_still_says_which_key_it_used(h):
+    h.engine.create_authentication(
+        "ours", "ours", {"url": "http://127.0.0.1", "token": "live_t", "test_token": "test_t"}
+    )
+    h.target.fail, h.target.status = 1, 400
+    step = {"id": "t", "app": "ours", "action": "track", "auth": "ours",
+            "params": {"event": "e", "email": "a@b.c", "key": "test"}}  # fmt: skip
+    wf = h.workflow([step])
+    h.fire(wf, {})
+    run = h.last_run(wf)
+    assert run["status"] == "Failed" and run["steps"][0]["notes"] == {"key": "test"}
+
+
+def test_automatic_retries_are_in_the_audit_log(h):
+    h.target.fail = 2
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    for _ in range(3):
+        h.advance(600)
+    assert h.last_run(wf)["status"] == "Completed"
+    retries = [a for a in h.engine.audit() if a["action"] == "step.retry_scheduled"]
+    assert [(a["detail"]["step"], a["detail"]["attempt"]) for a in retries] == [
+        ("call", 1),
+        ("call", 2),
+    ]
