@@ -33,6 +33,8 @@ MAX_RETRIES = 5  # [C] keragon.md §6: a failing step is retried up to 5 times
 RETENTION = timedelta(days=7)  # [C] keragon.md §6: run data kept 7 days only
 BACKOFF = wait_exponential(multiplier=2, min=2, max=300)
 FINAL = ("Completed", "Failed", "Canceled", "Terminated")
+OWN_WRITES = "own_writes"  # trigger state: dedup keys of records this workflow's steps wrote
+OWN_WRITES_MAX = 500
 
 
 class NotFound(LookupError):
@@ -55,9 +57,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
-def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+def backoff_seconds(
+    attempt: int, retry_after: float | datetime | None, now: datetime | None = None
+) -> float:
+    """Exponential backoff, or longer when the vendor's ``Retry-After`` asks for it (seconds, or
+    an instant measured against ``now`` — the engine's virtual clock)."""
     state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
     state.attempt_number = attempt
+    if isinstance(retry_after, datetime):
+        retry_after = (retry_after - now).total_seconds() if now else None
     return max(BACKOFF(state), retry_after or 0)
 
 
@@ -247,13 +255,14 @@ class Engine:
         row = self._workflow_row(workflow_id)
         workflow = WorkflowDef.model_validate_json(row["definition"])
         trigger = self._trigger(workflow)
-        state = json.loads(row["trigger_state"])
+        state = self.vault.open_secrets(row["trigger_state"])
         next_at = None
+        usage: dict[str, int] = {}
         if trigger is not None:
             ctx = self._context(workflow_id, workflow, workflow.trigger.auth, state=state)
             params = validate_params(trigger.Params, workflow.trigger.params)
             await getattr(trigger, method)(ctx, params)
-            state = ctx.state
+            state, usage = ctx.state, ctx.usage
             if method == "activate" and trigger.kind == "poll":
                 next_at = iso(self.clock.now() + timedelta(seconds=trigger.poll_seconds))
             elif method == "activate" and trigger.kind == "schedule":
@@ -262,8 +271,12 @@ class Engine:
         with self.store.tx() as conn:
             conn.execute(
                 "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
-                (json.dumps(state), next_at, workflow_id),
+                (self.vault.seal_secrets(state), next_at, workflow_id),
             )
+            if usage:  # e.g. the Caspio calls that created the webhook (they count on its meter)
+                self.store.audit(
+                    conn, self.now(), "engine", f"trigger.{method}", workflow_id, {"usage": usage}
+                )
 
     async def activate(self, workflow_id: str) -> dict[str, Any]:
         row = self._workflow_row(workflow_id)
@@ -317,7 +330,7 @@ class Engine:
             workflow_id,
             workflow,
             workflow.trigger.auth,
-            state=json.loads(self._workflow_row(workflow_id)["trigger_state"]),
+            state=self.vault.open_secrets(self._workflow_row(workflow_id)["trigger_state"]),
         )
         return await trigger.sample(ctx, validate_params(trigger.Params, workflow.trigger.params))
 
@@ -394,17 +407,14 @@ class Engine:
                 keys=[key],
                 source="webhook",
             )
-        ctx = self._context(workflow_id, workflow, None, state=json.loads(row["trigger_state"]))
+        ctx = self._context(
+            workflow_id, workflow, None, state=self.vault.open_secrets(row["trigger_state"])
+        )
         records = trigger.receive(
             ctx, validate_params(trigger.Params, workflow.trigger.params), body, headers
         )
-        return self.accept(
-            workflow_id,
-            records,
-            correlation_id=cid,
-            keys=[trigger.dedup_key(r) for r in records],
-            source="webhook",
-        )
+        records, keys = _not_own(trigger, records, ctx.state)
+        return self.accept(workflow_id, records, correlation_id=cid, keys=keys, source="webhook")
 
     # runs -----------------------------------------------------------------------------------
     def _new_run(
@@ -471,7 +481,7 @@ class Engine:
         if workflow_id:
             sql, args = sql + " AND workflow_id = ?", [*args, workflow_id]
         if status:
-            sql, args = sql + " AND status = ?", [*args, status]
+            sql, args = sql + " AND lower(status) = lower(?)", [*args, status]
         return [self.run_dict(r) for r in self.store.all(sql + " ORDER BY seq DESC", *args)]
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
@@ -619,7 +629,7 @@ class Engine:
             if trigger is None:
                 continue
             params = validate_params(trigger.Params, workflow.trigger.params)
-            state = json.loads(row["trigger_state"])
+            state = self.vault.open_secrets(row["trigger_state"])
             records: list[dict[str, Any]] = []
             if trigger.kind == "poll":
                 ctx = self._context(row["id"], workflow, workflow.trigger.auth, state=state)
@@ -627,7 +637,7 @@ class Engine:
                     records = await trigger.poll(ctx, params)
                 state = ctx.state
                 next_at = iso(self.clock.now() + timedelta(seconds=trigger.poll_seconds))
-                keys = [trigger.dedup_key(r) for r in records]
+                records, keys = _not_own(trigger, records, state)
             else:
                 records = [{"scheduled_for": row["next_at"], "fired_at": now}]
                 keys = [f"schedule:{row['next_at']}"]
@@ -636,7 +646,7 @@ class Engine:
             with self.store.tx() as conn:
                 conn.execute(
                     "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
-                    (json.dumps(state), next_at, row["id"]),
+                    (self.vault.seal_secrets(state), next_at, row["id"]),
                 )
             if records:
                 self.accept(row["id"], records, keys=keys, source=trigger.kind)
@@ -700,17 +710,28 @@ class Engine:
         except StepError as exc:
             self._record_usage(step_rec, data, ctx)
             step_rec["error"] = str(exc)
+            step_rec["notes"] = ctx.notes  # e.g. which Ours key a failed call used
             if exc.retryable and step_rec["attempts"] <= MAX_RETRIES:
                 step_rec["status"] = "Retrying"
-                wait = backoff_seconds(step_rec["attempts"], exc.retry_after)
+                wait = backoff_seconds(step_rec["attempts"], exc.retry_after, self.clock.now())
                 wake = iso(self.clock.now() + timedelta(seconds=wait))
                 step_rec["next_attempt_at"] = wake
                 self._save(row["id"], data, wake_at=wake)
+                with self.store.tx() as conn:
+                    self.store.audit(
+                        conn,
+                        self.now(),
+                        "engine",
+                        "step.retry_scheduled",
+                        row["id"],
+                        {"step": step.id, "attempt": step_rec["attempts"], "next_attempt_at": wake},
+                    )
                 return
             step_rec.update(status="Failed", ended_at=self.now())
             self._finish(row["id"], data, "Failed")
             return
         self._record_usage(step_rec, data, ctx)
+        self._remember_written(row["workflow_id"], workflow, step, output)
         step_rec.update(
             status="Completed", output=output, error=None, ended_at=self.now(), notes=ctx.notes
         )
@@ -749,8 +770,38 @@ class Engine:
             return await action_cls().run(ctx, validated)
         except StepError:
             raise
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except httpx.HTTPError as exc:  # transient: retried
             raise StepError(f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            # a logic error (e.g. "abc" greater than 5) fails the same way every time: retries
+            # are for transient vendor/HTTP failures only
+            raise StepError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
+
+    def _remember_written(
+        self, workflow_id: str, workflow: WorkflowDef, step: StepDef, output: Any
+    ) -> None:
+        """Keep the dedup keys of vendor records this step wrote in the trigger state, so that the
+        workflow's own edit (e.g. Update Lead bumping last_updated) never triggers it again."""
+        action_cls = ACTIONS.get((step.app, step.action))
+        trigger = self._trigger(workflow)
+        if action_cls is None or trigger is None or workflow.trigger.app != step.app:
+            return
+        keys = [k for r in action_cls().written(output) if (k := trigger.dedup_key(r))]
+        if not keys:
+            return
+        with self.store.tx() as conn:
+            row = conn.execute(
+                "SELECT trigger_state FROM workflows WHERE id = ?", (workflow_id,)
+            ).fetchone()
+            if row is None:
+                return
+            state = self.vault.open_secrets(row["trigger_state"])
+            own = [k for k in state.get(OWN_WRITES) or [] if k not in keys] + keys
+            state[OWN_WRITES] = own[-OWN_WRITES_MAX:]
+            conn.execute(
+                "UPDATE workflows SET trigger_state = ? WHERE id = ?",
+                (self.vault.seal_secrets(state), workflow_id),
+            )
 
     def _record_usage(self, step_rec: dict[str, Any], data: dict[str, Any], ctx: Context) -> None:
         usage = step_rec.setdefault("usage", {})
@@ -761,16 +812,25 @@ class Engine:
     def _save(self, run_id: str, data: dict[str, Any], wake_at: str | None = None) -> None:
         with self.store.tx() as conn:
             conn.execute(
-                "UPDATE runs SET data = ?, wake_at = ? WHERE id = ?",
+                "UPDATE runs SET data = ?,"
+                " wake_at = CASE status WHEN 'Running' THEN ? ELSE NULL END WHERE id = ?",
                 (json.dumps(data, default=str), wake_at, run_id),
             )
 
     def _finish(self, run_id: str, data: dict[str, Any], status: str) -> None:
+        """End a running run. A final status is sticky: a run canceled while its step was in
+        flight stays Canceled (the step's record is still saved)."""
         with self.store.tx() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, ended_at = ?, wake_at = NULL, data = ? WHERE id = ?",
+            ended = conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, wake_at = NULL, data = ?"
+                " WHERE id = ? AND status = 'Running'",
                 (status, self.now(), json.dumps(data, default=str), run_id),
-            )
+            ).rowcount
+            if not ended:
+                conn.execute(
+                    "UPDATE runs SET data = ? WHERE id = ?", (json.dumps(data, default=str), run_id)
+                )
+                return
             self.store.audit(
                 conn,
                 self.now(),
@@ -799,6 +859,16 @@ class Engine:
             with contextlib.suppress(Exception):
                 await self.deactivate(row["id"])
         self.store.reset()
+
+
+def _not_own(
+    trigger: Trigger, records: list[dict[str, Any]], state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The records (and their dedup keys) that this workflow did not write itself."""
+    own = set(state.get(OWN_WRITES) or [])
+    pairs = [(r, trigger.dedup_key(r)) for r in records]
+    kept = [(r, k) for r, k in pairs if k is None or k not in own]
+    return [r for r, _ in kept], [k for _, k in kept]
 
 
 def _flat(steps: list[StepDef]) -> list[StepDef]:

@@ -65,9 +65,22 @@ def all_steps(steps: list[StepDef]) -> list[StepDef]:
     for step in steps:
         out.append(step)
         if step.app == "logic" and step.action == "branch":
-            for path in step.params.get("paths") or []:
-                out += all_steps([StepDef.model_validate(s) for s in path.get("steps") or []])
-            out += all_steps([StepDef.model_validate(s) for s in step.params.get("default") or []])
+            paths = step.params.get("paths") or []
+            nested = [p.get("steps") or [] for p in paths if isinstance(p, dict)]
+            nested.append(step.params.get("default") or [])
+            for inner in nested:
+                out += all_steps(_valid_steps(inner))
+    return out
+
+
+def _valid_steps(items: Any) -> list[StepDef]:
+    """The well-formed nested steps (malformed ones are reported by ``_check_step``)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            out.append(StepDef.model_validate(item))
+        except ValidationError:
+            continue
     return out
 
 
@@ -131,7 +144,15 @@ def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
     trig = workflow.trigger
     trigger_cls = TRIGGERS.get((trig.app, trig.event or ""))
     if trig.app == "webhook":
-        pass
+        # DESIGN.md: ``app: webhook`` needs no event; the posted JSON is the payload.
+        if trig.event is not None:
+            problems.append(
+                {"loc": ["trigger", "event"], "msg": "app: webhook takes no event; remove it"}
+            )
+        problems += [
+            {"loc": ["trigger", "params", key], "msg": "app: webhook takes no params"}
+            for key in trig.params
+        ]
     elif trigger_cls is None:
         known = sorted(f"{a}/{e}" for a, e in TRIGGERS)
         problems.append(
@@ -143,7 +164,7 @@ def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
         )
     else:
         for p in trigger_cls.check(trig.params):
-            problems.append({"loc": ["trigger", "params", p.field], "msg": p.message})
+            problems.append({"loc": ["trigger", "params", *p.loc()], "msg": p.message})
     for index, step in enumerate(workflow.steps):
         problems += _check_step(step, ["steps", index])
     for problem in problems:
@@ -167,23 +188,25 @@ def _check_step(step: StepDef, loc: list[Any]) -> list[dict[str, Any]]:
             }
         ]
     problems = [
-        {"loc": [*loc, "params", p.field], "msg": f"step {step.id!r}: {p.message}"}
+        {"loc": [*loc, "params", *p.loc()], "msg": f"step {step.id!r}: {p.message}"}
         for p in action.check(step.params)
     ]
     if step.app == "logic" and step.action == "branch":
+        nested: list[tuple[list[Any], Any]] = []
         for i, path in enumerate(step.params.get("paths") or []):
-            for j, inner in enumerate(path.get("steps") or []):
-                try:
-                    problems += _check_step(
-                        StepDef.model_validate(inner), [*loc, "params", "paths", i, "steps", j]
-                    )
-                except ValidationError as exc:
-                    problems.append(
-                        {
-                            "loc": [*loc, "params", "paths", i, "steps", j],
-                            "msg": str(exc.errors()[0]["msg"]),
-                        }
-                    )
+            if isinstance(path, dict):
+                where = [*loc, "params", "paths", i, "steps"]
+                nested += [([*where, j], s) for j, s in enumerate(path.get("steps") or [])]
+        default = step.params.get("default") or []
+        if isinstance(default, list):
+            nested += [([*loc, "params", "default", j], s) for j, s in enumerate(default)]
+        for where, inner in nested:
+            try:
+                problems += _check_step(StepDef.model_validate(inner), where)
+            except ValidationError as exc:
+                problems += [
+                    {"loc": [*where, *e["loc"]], "msg": str(e["msg"])} for e in exc.errors()
+                ]
     return problems
 
 

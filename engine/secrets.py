@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 KEY_ENV = "CAREFLOW_SECRET_KEY"
 MASK = "***"
+SEALED = "_sealed"
 SENSITIVE = re.compile(
     r"^(authorization|token|test_?token|api_?token|api_?secret|secret|client_?secret|password|"
     r"access_?token|refresh_?token|master_?token|master_?secret|email|email_?address|phone|"
@@ -43,6 +44,20 @@ class Vault:
 
     def open(self, blob: bytes) -> dict[str, Any]:
         return json.loads(self._fernet.decrypt(blob))
+
+    def seal_secrets(self, state: dict[str, Any]) -> str:
+        """JSON of ``state`` with its secret-named top-level values (e.g. a Caspio webhook's
+        ``secret``) encrypted together under ``SEALED``; the rest stays readable."""
+        hidden = {k: v for k, v in state.items() if SENSITIVE.match(k) and v is not None}
+        public = {k: v for k, v in state.items() if k not in hidden and k != SEALED}
+        if hidden:
+            public[SEALED] = self.seal(hidden).decode()
+        return json.dumps(public, default=str)
+
+    def open_secrets(self, text: str) -> dict[str, Any]:
+        state = json.loads(text or "{}")
+        sealed = state.pop(SEALED, None)
+        return {**state, **self.open(sealed.encode())} if sealed else state
 
 
 def mask(value: Any) -> Any:

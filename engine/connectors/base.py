@@ -15,7 +15,8 @@ Lifecycle the engine drives:
              ``Trigger.dedup_key(record)``;
 - test:      ``Trigger.sample(ctx, params)`` for ``/test-trigger``;
 - run:       ``Action.run(ctx, params)`` with params rendered and validated against ``Params``;
-             raise ``StepError`` (retryable or not, with ``retry_after``) on failure;
+             raise ``StepError`` (retryable or not, with ``retry_after``) on failure; records
+             the action reports as ``written`` never trigger the same workflow again;
 - deactivate / delete: ``Trigger.deactivate`` / ``Trigger.delete``.
 """
 
@@ -29,17 +30,20 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..clock import Clock
+from ..templating import has_template
 
 
 class StepError(Exception):
-    """A failed step. Retryable errors are retried (up to 5 times) with backoff."""
+    """A failed step. Retryable errors are retried (up to 5 times) with backoff.
+
+    ``retry_after`` is a wait in seconds or an instant (an HTTP-date ``Retry-After``)."""
 
     def __init__(
         self,
         message: str,
         *,
         retryable: bool = True,
-        retry_after: float | None = None,
+        retry_after: float | datetime | None = None,
         status: int | None = None,
         body: Any = None,
     ) -> None:
@@ -52,10 +56,17 @@ class StepError(Exception):
 
 @dataclass
 class ConfigProblem:
-    """A configuration error found when a workflow is saved: which field, and why."""
+    """A configuration error found when a workflow is saved: which field, and why.
+
+    ``path`` locates a nested value (e.g. ``("paths", 0, "if", "op")``; ``()`` for the params as
+    a whole); without it the problem is about the top-level key ``field``."""
 
     field: str
     message: str
+    path: tuple[str | int, ...] | None = None
+
+    def loc(self) -> tuple[str | int, ...]:
+        return (self.field,) if self.path is None else self.path
 
 
 @dataclass
@@ -95,8 +106,10 @@ class Params(BaseModel):
 
 
 def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigProblem]:
-    """Save-time check: unknown keys and missing required keys (values may still be templates)."""
-    problems = []
+    """Save-time check: unknown keys, missing required keys, and every plain (non-template) value
+    against the model (an operator, a unit, a method, a number...). A value that is a template is
+    checked at run time, once rendered."""
+    problems: list[ConfigProblem] = []
     fields = model.model_fields
     names = {name: {name, info.alias} - {None} for name, info in fields.items()}
     known = set().union(*names.values()) if names else set()
@@ -111,7 +124,41 @@ def check_params(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigP
         for name, info in fields.items()
         if info.is_required() and not names[name] & set(params)
     ]
+    return problems + _value_problems(model, params)
+
+
+def _value_problems(model: type[BaseModel], params: dict[str, Any]) -> list[ConfigProblem]:
+    """Validation errors of the plain values; those that reach a template are left to run time."""
+    try:
+        model.model_validate(params)
+    except ValidationError as exc:
+        errors = exc.errors()
+    else:
+        return []
+    problems = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if len(loc) == 1 and error["type"] in ("missing", "extra_forbidden"):
+            continue  # already reported by name above
+        if _reaches_template(params, loc):
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(ConfigProblem(".".join(map(str, loc)), message, path=loc))
     return problems
+
+
+def _reaches_template(params: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether the value at ``loc`` (or a container on the way to it) is or holds a template."""
+    node = params
+    for part in loc:
+        if isinstance(node, str):
+            break
+        found = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if found:  # else: a union tag or a missing key: stay on this node
+            node = node[part]
+    return node is not params and has_template(node)
 
 
 def validate_params(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:
@@ -138,6 +185,11 @@ class Action:
 
     async def run(self, ctx: Context, params: Any) -> Any:
         raise NotImplementedError
+
+    def written(self, output: Any) -> list[dict[str, Any]]:
+        """The vendor records this step's output says it wrote. A trigger of the same app skips
+        them (by its ``dedup_key``), so a workflow never re-triggers itself with its own edit."""
+        return []
 
 
 class Trigger:

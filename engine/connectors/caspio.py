@@ -1,10 +1,16 @@
 """Caspio, as Keragon offers it: table.recordInsert / table.recordUpdate triggers (an outgoing
 webhook created in Caspio on activation) and the seven table actions (source: Caspio's
 "Integration with Keragon" page). Every call counts on the Caspio integration-call meter, and
-the step reports how many it used (``usage.caspio_calls``)."""
+the step reports how many it used (``usage.caspio_calls``).
+
+Authentication credentials: ``url`` (the Integration URL), ``client_id``, ``client_secret``, and
+optionally ``profile_name`` (the web services profile's name, as in the info file; the triggers'
+webhooks are named after it — when it is absent, the name Caspio reports as the webhook's
+``CreatedBy`` is used instead)."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -79,6 +85,16 @@ async def _call(
         if response.status_code != 401:
             return check(response, VENDOR, ok)
     return check(response, VENDOR, ok)
+
+
+def _free_name(base: str, taken: set[str], ctx: Context) -> str:
+    """``base``, else ``base - <workflow name>`` when the profile already has a webhook so named
+    (Caspio refuses duplicate names, case-insensitively), else with the workflow id too."""
+    suffix = ctx.workflow_name or ctx.workflow_id
+    for name in (base, f"{base} - {suffix}", f"{base} - {suffix} ({ctx.workflow_id})"):
+        if name.lower() not in taken:
+            return name
+    return f"{base} - {ctx.workflow_id}"
 
 
 def _rows(body: Any) -> list[dict[str, Any]]:
@@ -254,13 +270,14 @@ class _TableTrigger(Trigger):
         if mine is not None:
             await _call(ctx, "DELETE", f"/outgoingWebhooks/{mine['Id']}", ok=(204, 200, 404))
             hooks = [h for h in hooks if h is not mine]
-        profile = ctx.credentials.get("profile_name") or "Keragon"
-        names = {h.get("Name") for h in hooks}
-        name = (
-            profile
-            if profile not in names
-            else f"{profile} - {ctx.workflow_name or ctx.workflow_id}"
-        )
+        names = {str(h.get("Name", "")).lower() for h in hooks}
+        # [C] Keragon/Caspio page: "Webhooks created by Keragon display the name of the Web
+        # services profile used by the Keragon authentication". The profile's name is the
+        # optional credential ``profile_name``; without it, the name Caspio stamps as the
+        # webhook's ``CreatedBy`` ([I] the creating profile; the fake does so) is learned from
+        # the first webhook created and kept in the trigger state.
+        profile = ctx.credentials.get("profile_name") or ctx.state.get("profile_name")
+        name = _free_name(profile or "Keragon", names, ctx)
         created = await _call(
             ctx,
             "POST",
@@ -271,6 +288,12 @@ class _TableTrigger(Trigger):
                 "OutgoingUrls": [url],
             },
         )
+        creator = created.get("CreatedBy")
+        if not profile and isinstance(creator, str) and creator.strip():
+            ctx.state["profile_name"] = creator
+            if (better := _free_name(creator, names, ctx)) != name:
+                await _call(ctx, "PUT", f"/outgoingWebhooks/{created['Id']}", json={"Name": better})
+                name = better
         event: dict[str, Any] = {"EventType": self.caspio_event, "ObjectName": params.table}
         if params.fields and self.caspio_event == "table.recordUpdate":
             event["ObjectFields"] = params.fields
@@ -297,14 +320,23 @@ class _TableTrigger(Trigger):
     ) -> list[dict[str, Any]]:
         if not isinstance(body, dict):
             raise StepError("not a Caspio webhook message", retryable=False, status=400)
-        secret = ctx.state.get("secret")
-        if secret and body.get("secret") != secret:
-            raise StepError("webhook secret does not match", retryable=False, status=401)
+        # [C] caspio.md §8.4: a message is verified by the ``secret`` in its body and its
+        # ``webhookId``; without a stored secret nothing can be verified, so nothing is accepted.
+        secret, given = ctx.state.get("secret"), body.get("secret")
+        if not secret or not isinstance(given, str) or not hmac.compare_digest(given, secret):
+            raise StepError("webhook secret missing or wrong", retryable=False, status=401)
+        if str(body.get("webhookId")) != str(ctx.state.get("webhook_id")):
+            raise StepError(
+                "message is not from this workflow's webhook", retryable=False, status=401
+            )
         if body.get("eventType") != self.caspio_event:
             return []
         if str(body.get("objectName", "")).lower() != params.table.lower():
             return []
-        return [{**row, "_message": body} for row in body.get("data") or []]
+        # DESIGN.md: the whole message under ``_message`` — minus its secret, which would
+        # otherwise sit in clear in every run, event and API answer
+        message = {k: v for k, v in body.items() if k != "secret"}
+        return [{**row, "_message": message} for row in body.get("data") or []]
 
     def dedup_key(self, record: dict[str, Any]) -> str | None:
         message = record.get("_message") or {}

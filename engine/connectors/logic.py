@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .base import Action, Context, Params, action
 
@@ -79,6 +79,13 @@ def _same(a: Any, b: Any) -> bool:
         return str(a) == str(b) if a is not None and b is not None else False
 
 
+def _known_op(op: str | None) -> str | None:
+    """An operator on the field itself, so a save-time error points at ``op``."""
+    if op is not None and op_name(op) not in OPS:
+        raise ValueError(f"unknown operator {op!r}; known: {', '.join(OPS)}")
+    return op
+
+
 def _contains(a: Any, b: Any) -> bool:
     if isinstance(a, list | dict):
         return b in a
@@ -92,11 +99,10 @@ class Condition(BaseModel):
     op: str
     other: Any = None
 
-    @model_validator(mode="after")
-    def _known(self) -> Condition:
-        if op_name(self.op) not in OPS:
-            raise ValueError(f"unknown operator {self.op!r}; known: {', '.join(OPS)}")
-        return self
+    @field_validator("op")
+    @classmethod
+    def _known(cls, op: str | None) -> str | None:
+        return _known_op(op)
 
     def holds(self) -> bool:
         return bool(OPS[op_name(self.op)](self.value, self.other))
@@ -111,12 +117,15 @@ class ConditionParams(Params):
     conditions: list[Condition] | None = None
     match: Literal["all", "any"] = "all"
 
+    @field_validator("op")
+    @classmethod
+    def _known(cls, op: str | None) -> str | None:
+        return _known_op(op)
+
     @model_validator(mode="after")
     def _shape(self) -> ConditionParams:
         if (self.op is None) == (self.conditions is None):
             raise ValueError("give either value/op/other or a list of conditions")
-        if self.op is not None:
-            Condition(value=self.value, op=self.op, other=self.other)
         return self
 
     def holds(self) -> bool:

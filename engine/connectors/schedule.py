@@ -7,9 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from .base import ConfigProblem, Params, Trigger, trigger
+from .base import Params, Trigger, trigger
 
 
 class CronParams(Params):
@@ -39,18 +39,6 @@ class Cron(Trigger):
     event = "cron"
     kind = "schedule"
     Params = CronParams
-
-    @classmethod
-    def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
-        problems = super().check(params)
-        if not problems:
-            try:
-                CronParams.model_validate(params)
-            except ValidationError as exc:
-                problems += [
-                    ConfigProblem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()
-                ]
-        return problems
 
     def next_fire(self, params: Any, after: datetime) -> datetime | None:
         zone = ZoneInfo(params.timezone)

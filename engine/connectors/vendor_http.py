@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -11,12 +13,21 @@ from .base import StepError
 RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | datetime | None:
+    """``Retry-After`` (RFC 9110 §10.2.3): delay-seconds, or an HTTP date — returned as an aware
+    datetime, which the engine turns into a wait against its (virtual) clock."""
     value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def body_of(response: httpx.Response) -> Any:

@@ -97,6 +97,21 @@ async def _leads(
 # triggers ------------------------------------------------------------------------------------
 
 
+def _lead_type_key(display: Any) -> str:
+    """[C] whatconverts.md §6.3: responses carry the display form ("Phone Call") of the snake_case
+    lead_type the API takes ("phone_call")."""
+    return str(display or "").strip().lower().replace(" ", "_")
+
+
+def _matches(lead: dict[str, Any], params: Any) -> bool:
+    """A webhook delivery passes the trigger's filters as a polled lead would (the poll asks the
+    API for ``profile_id`` and ``lead_type``)."""
+    profile = lead.get("profile_id")
+    if profile is not None and str(profile) != str(params.profile_id):
+        return False
+    return params.lead_type is None or _lead_type_key(lead.get("lead_type")) == params.lead_type
+
+
 class LeadTriggerParams(Params):
     profile_id: int
     lead_type: LeadType | None = None
@@ -185,6 +200,7 @@ class _LeadTrigger(Trigger):
             for lead in leads
             if isinstance(lead, dict)
             and lead.get("trigger", self.webhook_trigger) == self.webhook_trigger
+            and _matches(lead, params)
         ]
 
     def dedup_key(self, record: dict[str, Any]) -> str | None:
@@ -299,6 +315,9 @@ class CreateLead(Action):
         }
         return _lead_of(await _call(ctx, "POST", "/leads", data=form))
 
+    def written(self, output: Any) -> list[dict[str, Any]]:
+        return [output] if isinstance(output, dict) and output.get("lead_id") else []
+
 
 UPDATABLE = ("quote_value", "sales_value", "lead_url", "quotable")
 
@@ -327,9 +346,11 @@ class UpdateLead(Action):
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
-        problems = super().check(params)
+        # the model-level "at least one field" error is replaced by the key check below, which
+        # also holds when the values are templates
+        problems = [p for p in super().check(params) if p.loc()]
         for problem in problems:
-            if problem.field not in cls.Params.model_fields:
+            if len(problem.loc()) == 1 and problem.field not in cls.Params.model_fields:
                 problem.message = (
                     f"Update Lead can change only quote value, sales value, lead page URL and "
                     f"quotable; {problem.field!r} cannot be modified through Keragon"
@@ -342,3 +363,8 @@ class UpdateLead(Action):
         form = {k: v for k, v in params.model_dump(exclude_none=True).items() if k in UPDATABLE}
         form["profile_id"] = params.profile_id
         return _lead_of(await _call(ctx, "POST", f"/leads/{params.lead_id}", data=form))
+
+    def written(self, output: Any) -> list[dict[str, Any]]:
+        # the edit bumps last_updated: without this an Updated Lead workflow that edits its
+        # own trigger lead would fire again on every poll
+        return [output] if isinstance(output, dict) and output.get("lead_id") else []

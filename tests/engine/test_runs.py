@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.connectors.logic import OPS, Condition
 from engine.core import Conflict
@@ -157,6 +159,55 @@ def test_retry_after_is_honoured(h):
     assert len(h.target.calls) == 1
     h.advance(1)
     assert len(h.target.calls) == 2 and h.last_run(wf)["status"] == "Completed"
+
+
+def test_retry_after_as_an_http_date_is_honoured_on_the_virtual_clock(h):
+    # the clock stands at 2026-03-02T09:00:00Z; the vendor asks to come back at 09:10
+    h.target.fail, h.target.status = 1, 503
+    h.target.retry_after = "Mon, 02 Mar 2026 09:10:00 GMT"
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    step = h.last_run(wf)["steps"][0]
+    assert step["status"] == "Retrying" and step["next_attempt_at"] == "2026-03-02T09:10:00Z"
+    h.advance(599)
+    assert len(h.target.calls) == 1
+    h.advance(1)
+    assert len(h.target.calls) == 2 and h.last_run(wf)["status"] == "Completed"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    attempt=st.integers(1, 5),
+    delay=st.integers(0, 3600),
+)
+def test_backoff_never_waits_less_than_an_http_date_retry_after(attempt, delay):
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    import httpx
+
+    from engine.connectors.vendor_http import retry_after
+    from engine.core import backoff_seconds
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    header = format_datetime(now + timedelta(seconds=delay), usegmt=True)
+    parsed = retry_after(httpx.Response(429, headers={"Retry-After": header}))
+    assert backoff_seconds(attempt, parsed, now) >= delay
+    assert backoff_seconds(attempt, parsed, now) == backoff_seconds(attempt, float(delay))
+
+
+def test_logic_errors_are_not_retried(h):
+    step = {
+        "id": "c",
+        "app": "logic",
+        "action": "continue_if",
+        "params": {"value": "{{ trigger.v }}", "op": "greater_than", "other": 5},
+    }
+    wf = h.workflow([step])
+    h.fire(wf, {"v": "abc"})
+    run = h.last_run(wf)
+    assert run["status"] == "Failed"
+    assert run["steps"][0]["attempts"] == 1 and "not a number" in run["steps"][0]["error"]
 
 
 def test_run_fails_after_five_retries(h):
@@ -331,3 +382,53 @@ def test_audit_masks_secrets_and_phi(h):
         "api_secret": "***",
         "email": "***",
     }
+
+
+def test_cancel_is_not_overwritten_by_a_step_failing_in_flight(h, monkeypatch):
+    from engine.connectors import StepError
+    from engine.connectors.http import Request
+
+    async def cancel_then_fail(self, ctx, params):
+        h.engine.cancel_run(ctx.run_id)
+        raise StepError("target gone", retryable=False)
+
+    monkeypatch.setattr(Request, "run", cancel_then_fail)
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    run = h.last_run(wf)
+    assert run["status"] == "Canceled" and run["steps"][0]["error"] == "target gone"
+    assert not [a for a in h.engine.audit() if a["action"] == "run.failed"]
+
+
+def test_status_filter_ignores_case(h):
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    assert len(h.engine.list_runs(status="completed")) == 1
+    assert h.engine.list_runs(status="COMPLETED") == h.engine.list_runs(status="Completed")
+
+
+def test_failed_ours_step_still_says_which_key_it_used(h):
+    h.engine.create_authentication(
+        "ours", "ours", {"url": "http://127.0.0.1", "token": "live_t", "test_token": "test_t"}
+    )
+    h.target.fail, h.target.status = 1, 400
+    step = {"id": "t", "app": "ours", "action": "track", "auth": "ours",
+            "params": {"event": "e", "email": "a@b.c", "key": "test"}}  # fmt: skip
+    wf = h.workflow([step])
+    h.fire(wf, {})
+    run = h.last_run(wf)
+    assert run["status"] == "Failed" and run["steps"][0]["notes"] == {"key": "test"}
+
+
+def test_automatic_retries_are_in_the_audit_log(h):
+    h.target.fail = 2
+    wf = h.workflow([http_step()])
+    h.fire(wf, {})
+    for _ in range(3):
+        h.advance(600)
+    assert h.last_run(wf)["status"] == "Completed"
+    retries = [a for a in h.engine.audit() if a["action"] == "step.retry_scheduled"]
+    assert [(a["detail"]["step"], a["detail"]["attempt"]) for a in retries] == [
+        ("call", 1),
+        ("call", 2),
+    ]

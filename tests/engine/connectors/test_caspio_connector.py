@@ -118,13 +118,32 @@ def test_trigger_lifecycle_creates_names_and_recreates_the_webhook(harness):
     assert ctx.state["webhook_name"] == "Keragon demo"
 
 
+def test_webhook_is_named_after_the_profile_without_a_profile_name_credential(harness):
+    h = harness("caspio")
+    creds = {k: v for k, v in h.credentials("caspio").items() if k != "profile_name"}
+    profile = h.credentials("caspio")["profile_name"]
+    trigger, params = RecordInsert(), TableTriggerParams(table="Patients")
+    ctx = h.context("caspio", credentials=creds, workflow_id="wf-1", workflow_name="One")
+    h.run(trigger.activate(ctx, params))
+    ctx2 = h.context("caspio", credentials=creds, workflow_id="wf-2", workflow_name="Two")
+    h.run(trigger.activate(ctx2, params))
+    hooks = _rows(h.run(_call(ctx, "GET", "/outgoingWebhooks")))
+    assert sorted(x["Name"] for x in hooks) == [profile, f"{profile} - Two"]
+    assert ctx.state["profile_name"] == profile == ctx.state["webhook_name"]
+    # reactivation uses the name it learned, without a rename
+    h.run(trigger.deactivate(ctx, params))
+    h.run(trigger.activate(ctx, params))
+    assert ctx.state["webhook_name"] == profile
+
+
 def test_incoming_message_must_carry_the_webhook_secret(harness):
     h = harness("caspio")
     ctx = h.context("caspio")
     trigger, params = RecordInsert(), TableTriggerParams(table="Patients")
-    ctx.state["secret"] = "s3cret"
+    ctx.state.update(secret="s3cret", webhook_id="wh1")
     message = {
         "secret": "s3cret",
+        "webhookId": "wh1",
         "eventType": "table.recordInsert",
         "objectName": "Patients",
         "messageId": "m1",
@@ -132,7 +151,14 @@ def test_incoming_message_must_carry_the_webhook_secret(harness):
     }
     (record,) = trigger.receive(ctx, params, message, {})
     assert record["Name"] == "A" and record["_message"]["messageId"] == "m1"
+    assert "secret" not in record["_message"]
+    unsigned = {k: v for k, v in message.items() if k != "secret"}
+    for bad in ({**message, "secret": "forged"}, unsigned, {**message, "webhookId": "wh2"}):
+        with pytest.raises(StepError) as err:
+            trigger.receive(ctx, params, bad, {})
+        assert err.value.status == 401
+    # nothing stored to verify against: refused, not waved through
     with pytest.raises(StepError) as err:
-        trigger.receive(ctx, params, {**message, "secret": "forged"}, {})
+        trigger.receive(h.context("caspio"), params, message, {})
     assert err.value.status == 401
     assert trigger.receive(ctx, params, {**message, "eventType": "table.recordUpdate"}, {}) == []

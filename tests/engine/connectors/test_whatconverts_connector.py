@@ -221,3 +221,28 @@ def test_wrong_secret_fails_without_retry(harness):
     with pytest.raises(StepError) as err:
         h.run(GetLeads().run(ctx, validate_params(GetLeadsParams, {"profile_id": 101})))
     assert (err.value.status, err.value.retryable) == (401, False)
+
+
+DISPLAY = {"phone_call": "Phone Call", "web_form": "Web Form", "text_message": "Text Message"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    wanted=st.sampled_from([None, *DISPLAY]),
+    lead_type=st.sampled_from(list(DISPLAY)),
+    profile_id=st.sampled_from([101, 202]),
+    trigger=st.sampled_from([NewLead(), UpdatedLead()]),
+)
+def test_webhook_deliveries_pass_the_trigger_filters_as_polls_do(
+    wanted, lead_type, profile_id, trigger
+):
+    params = LeadTriggerParams(profile_id=101, lead_type=wanted)
+    lead = {
+        "lead_id": 7,
+        "profile_id": profile_id,
+        "lead_type": DISPLAY[lead_type],
+        "trigger": trigger.webhook_trigger,
+    }
+    got = trigger.receive(None, params, lead, {})
+    expected = profile_id == 101 and wanted in (None, lead_type)
+    assert got == ([lead] if expected else [])
