@@ -196,6 +196,12 @@ def _norm(kind: str, value: Any) -> str:
     return text
 
 
+def _generated_id(state: OursState, source_id: str, mode: str) -> str:
+    serial = state.next_id("distinct")
+    digest = hashlib.sha256(f"ours-distinct:{source_id}:{mode}:{serial}".encode()).hexdigest()
+    return f"ours_evt_{digest[:24]}"
+
+
 class OursBackend(Backend[OursState]):
     service = "ours"
     # PHI the Ingest API carries beyond the kernel's defaults (masked in the journal).
@@ -462,15 +468,25 @@ class OursBackend(Backend[OursState]):
 
         [C] §3 distinctId is the idempotency key: a repeat is answered like the first call but
         stored once. [I] scope: per source and mode (a source keeps its events across rotation).
+        Only caller-supplied distinctIds are deduplicated: an id Ours generates ([C] §3 "if
+        omitted Ours generates one") is never looked up, so an event sent without distinctId is
+        never mistaken for a repeat. [?] a generated id is ``ours_evt_`` + 24 hex digits of a
+        digest (unguessable, so no caller id collides with it downstream either) and skips any
+        id a caller already used.
         """
         with state.lock:
             now = self.kernel.clock.now()
             stamp = format_instant(now)
-            distinct_id = row.distinct_id or state.next_id("ours_evt")  # [C] generated if omitted
-            key = (source.id, mode, distinct_id)
-            if key in state.seen:
-                return None
-            state.seen.add(key)
+            if row.distinct_id:
+                key = (source.id, mode, row.distinct_id)
+                if key in state.seen:
+                    return None
+                state.seen.add(key)
+                distinct_id = row.distinct_id
+            else:
+                distinct_id = _generated_id(state, source.id, mode)
+                while (source.id, mode, distinct_id) in state.seen:
+                    distinct_id = _generated_id(state, source.id, mode)
             source.last_triggered_at = stamp
             visitor = self.resolve_visitor(state, mode, row, stamp)
             event = {
