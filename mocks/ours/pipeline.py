@@ -40,20 +40,24 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text))
 
 
+# Hashing modifications: how each normalises the value before it is hashed.
+HASH_NORMALISERS: dict[str, Callable[[Any], str]] = {
+    "Hash": str,
+    "HashMD5": str,
+    "HashedNormalized": lambda v: str(v).strip().lower(),
+    "HashedNormalizedNoSpecialChars": lambda v: re.sub(r"[^a-z0-9]", "", str(v).lower()),
+    "HashedPhone": lambda v: "".join(ch for ch in str(v) if ch.isdigit()),
+    "HashedZip": lambda v: str(v).strip()[:5],
+    "HashedState": lambda v: str(v).strip().lower(),
+    "HashedCountry": lambda v: str(v).strip().lower(),
+    "HashedGender": lambda v: str(v).strip().lower()[:1],
+    "HashedDateOfBirth": lambda v: re.sub(r"\D", "", str(v)),
+}
+
 MODIFICATIONS: dict[str, Callable[[Any], Any]] = {
     "None": lambda v: v,
     "Null": lambda v: None,
     "Redacted": lambda v: "REDACTED",
-    "Hash": lambda v: _sha(str(v)),
-    "HashMD5": lambda v: hashlib.md5(str(v).encode()).hexdigest(),
-    "HashedNormalized": lambda v: _sha(str(v).strip().lower()),
-    "HashedNormalizedNoSpecialChars": lambda v: _sha(re.sub(r"[^a-z0-9]", "", str(v).lower())),
-    "HashedPhone": lambda v: _sha("".join(ch for ch in str(v) if ch.isdigit())),
-    "HashedZip": lambda v: _sha(str(v).strip()[:5]),
-    "HashedState": lambda v: _sha(str(v).strip().lower()),
-    "HashedCountry": lambda v: _sha(str(v).strip().lower()),
-    "HashedGender": lambda v: _sha(str(v).strip().lower()[:1]),
-    "HashedDateOfBirth": lambda v: _sha(re.sub(r"\D", "", str(v))),
     "LowerCase": lambda v: str(v).lower(),
     "UpperCase": lambda v: str(v).upper(),
     "SnakeCase": lambda v: "_".join(w.lower() for w in _words(str(v))),
@@ -66,22 +70,30 @@ MODIFICATIONS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def modify(value: Any, modification: str | None) -> Any:
+def modify(value: Any, modification: str | None, salt: str = "") -> Any:
+    """Apply a modification. [C] §9 each destination has a ``hashingSalt``; [?] how it is used
+    is not published: the fake prefixes it to the normalised value before any hash (an empty
+    salt, the default, gives the plain hash ad platforms match on)."""
     if value is None or modification is None:
         return value
+    if modification in HASH_NORMALISERS:
+        text = salt + HASH_NORMALISERS[modification](value)
+        if modification == "HashMD5":
+            return hashlib.md5(text.encode()).hexdigest()
+        return _sha(text)
     if modification not in MODIFICATIONS:
         raise ValueError(f"unknown modification {modification!r}")
     return MODIFICATIONS[modification](value)
 
 
-def default_phi(value: Any, kind: PhiKind, policy: str) -> Any:
+def default_phi(value: Any, kind: PhiKind, policy: str, salt: str = "") -> Any:
     """[C] §9 PHI reaches destinations hashed or redacted by default (``phi_default``);
     ``kind`` is what phi.py detected (a phone is hashed as digits)."""
     if value is None or isinstance(value, bool) or policy == "off":
         return value
     if policy == "redact":
         return "REDACTED"
-    return modify(value, "HashedPhone" if kind == "phone" else "HashedNormalized")
+    return modify(value, "HashedPhone" if kind == "phone" else "HashedNormalized", salt)
 
 
 # --- templates (jinja2's sandbox: user-written mappings never run arbitrary code) -------------
@@ -304,17 +316,20 @@ def build_payload(destination: Destination, context: dict[str, Any]) -> dict[str
         if value is None or value == "":
             continue
         if mapping.modification is not None:
-            value = modify(value, mapping.modification)
+            value = modify(value, mapping.modification, destination.hashing_salt)
             explicit.add(mapping.property)
         elif (kind := template_reads_phi(mapping.map)) is not None:
             reads_phi[mapping.property] = kind
         _set_path(payload, mapping.property, value)
-    return _Scrubber(destination.phi_default, explicit, reads_phi).scrub(payload, "", None)
+    return _Scrubber(destination, explicit, reads_phi).scrub(payload, "", None)
 
 
 class _Scrubber:
-    def __init__(self, policy: str, explicit: set[str], reads_phi: dict[str, PhiKind]) -> None:
-        self.policy, self.explicit, self.reads_phi = policy, explicit, reads_phi
+    def __init__(
+        self, destination: Destination, explicit: set[str], reads_phi: dict[str, PhiKind]
+    ) -> None:
+        self.policy, self.salt = destination.phi_default, destination.hashing_salt
+        self.explicit, self.reads_phi = explicit, reads_phi
 
     def scrub(self, value: Any, path: str, kind: PhiKind | None) -> Any:
         """``kind``: PHI known from an enclosing name (everything below it is protected)."""
@@ -331,7 +346,7 @@ class _Scrubber:
         if isinstance(value, list):
             return [self.scrub(item, path, kind) for item in value]
         found = kind or kind_of_value(value)
-        return value if found is None else default_phi(value, found, self.policy)
+        return value if found is None else default_phi(value, found, self.policy, self.salt)
 
 
 class Pipeline:

@@ -183,3 +183,43 @@ def test_email_or_phone_values_never_reach_a_destination_in_clear(
         sent = json.dumps(build_payload(destination, context))
         for secret in secrets:
             assert json.dumps(secret)[1:-1] not in sent, (destination.id, secret)
+
+
+def test_hashing_salt_is_prefixed_to_every_hash(env: OursEnv) -> None:
+    env.admin(
+        "POST",
+        "/destinations",
+        json={
+            "id": "salted",
+            "type": "Facebook",
+            "hashingSalt": "pepper",
+            "mappings": [
+                {
+                    "property": "em",
+                    "map": "{{ visitor.email }}",
+                    "modification": "HashedNormalized",
+                },
+                {"property": "md5", "map": "{{ event.event }}", "modification": "HashMD5"},
+                {"property": "phone", "map": "{{ visitor.phone_number }}"},
+                {"property": "props", "map": "{{ event.event_properties }}"},
+            ],
+        },
+    )
+    env.admin(
+        "PUT",
+        "/allowed-events",
+        json={"items": [{"name": "lead_created", "destinationIds": ["salted"]}]},
+    )
+    env.track(
+        event="lead_created",
+        email="Pat@Example.com",
+        userProperties={"phone_number": "+1 312 555 0100"},
+        eventProperties={"contact": "x@y.com", "lead_id": 3},
+    )
+    [dispatch] = env.dispatches()
+    assert dispatch["payload"] == {
+        "em": sha("pepperpat@example.com"),
+        "md5": hashlib.md5(b"pepperlead_created").hexdigest(),
+        "phone": sha("pepper13125550100"),
+        "props": {"contact": sha("pepperx@y.com"), "lead_id": 3},
+    }
