@@ -19,6 +19,7 @@ A mapping with an explicit modification (``None`` included) is taken as the conf
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Literal
 
 from mocks.kernel.masking import PHI_KEYS, normalise
@@ -69,6 +70,7 @@ def words(key: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(key)]
 
 
+@lru_cache(maxsize=4096)  # per dispatch, for every key: names repeat
 def kind_of_name(key: str) -> PhiKind | None:
     """The PHI a field of this name carries, if any (by its words, aliases, glued words)."""
     flat = normalise(key)
@@ -107,6 +109,7 @@ def kind_of_value(value: Any) -> PhiKind | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def template_reads_phi(template: str) -> PhiKind | None:
     """The PHI a mapping's template reads (``{{ visitor.first_name }}`` → text), if any."""
     for match in _TEMPLATE_PATH.finditer(template):
