@@ -136,6 +136,15 @@ class GovernanceCategory:
 
 
 @dataclass
+class ConfigChange:
+    """A checked configuration document, ready to apply (None: that part is left as it is)."""
+
+    destinations: list[Destination]
+    allowed_events: list[AllowedEvent] | None
+    governance: list[GovernanceCategory] | None
+
+
+@dataclass
 class OursState:
     sources: dict[str, Source] = field(default_factory=dict)
     visitors: dict[str, dict[str, Visitor]] = field(
@@ -196,6 +205,12 @@ def _norm(kind: str, value: Any) -> str:
     return text
 
 
+def _generated_id(state: OursState, source_id: str, mode: str) -> str:
+    serial = state.next_id("distinct")
+    digest = hashlib.sha256(f"ours-distinct:{source_id}:{mode}:{serial}".encode()).hexdigest()
+    return f"ours_evt_{digest[:24]}"
+
+
 class OursBackend(Backend[OursState]):
     service = "ours"
     # PHI the Ingest API carries beyond the kernel's defaults (masked in the journal).
@@ -245,13 +260,25 @@ class OursBackend(Backend[OursState]):
         """Seed body: ``sources``, ``allowed_events``, ``destinations``, ``data_governance``,
         ``visitors`` (objects with properties) or ``{"synthetic": {"visitors": n}}``."""
         with state.lock:
-            added = self._configure(state, body, merge=True)
+            # validate the whole document first: a refused seed changes nothing
+            change = self._parse_config(state, body)
+            sources = list(body.get("sources", []))
+            ids: set[str] = set()
+            tokens: set[str] = set()
+            for source in sources:
+                self._check_source(state, source, ids, tokens)
+            people = list(body.get("visitors", []))
+            if not all(isinstance(p, dict) for p in people):
+                raise ValueError("visitors must be objects of visitor properties")
+            count = int(body.get("synthetic", {}).get("visitors", 0))
+            if count < 0:
+                raise ValueError("synthetic.visitors must be >= 0")
+            added = self._apply_config(state, change, merge=True)
             synthetic = self.synthetic_for(tenant).for_(f"seed-{state.counter}")
             now = format_instant(self.kernel.clock.now())
-            for source in body.get("sources", []):
+            for source in sources:
                 created = self.create_source(tenant, state, source)
                 added.setdefault("sources", []).append(created.id)
-            people = list(body.get("visitors", []))
             people += [
                 {
                     "email": p["email"],
@@ -261,10 +288,7 @@ class OursBackend(Backend[OursState]):
                     "city": p["city"],
                     "state": p["state"],
                 }
-                for p in (
-                    synthetic.person()
-                    for _ in range(int(body.get("synthetic", {}).get("visitors", 0)))
-                )
+                for p in (synthetic.person() for _ in range(count))
             ]
             for props in people:
                 visitor = self._new_visitor(state, "live", now)
@@ -286,26 +310,42 @@ class OursBackend(Backend[OursState]):
         return {"success": False, "error": message}, {}
 
     # --- configuration --------------------------------------------------------------------------
-    def _configure(
-        self, state: OursState, data: dict[str, Any], *, merge: bool = False
-    ) -> dict[str, Any]:
-        added: dict[str, Any] = {}
-        for raw in data.get("destinations", []):
-            destination = Destination.parse(raw)
-            state.destinations[destination.id] = destination
-            added.setdefault("destinations", []).append(destination.id)
+    def _parse_config(self, state: OursState, data: dict[str, Any]) -> ConfigChange:
+        """Parse and check a configuration document; changes nothing (bad input is refused
+        whole, before anything is applied)."""
+        destinations = [Destination.parse(raw) for raw in data.get("destinations", [])]
+        known = set(state.destinations) | {d.id for d in destinations}
+        allowed: list[AllowedEvent] | None = None
         if "allowed_events" in data:
-            entries = [
+            allowed = [
                 AllowedEvent(str(a["name"]), list(a.get("destinationIds", [])))
                 for a in data["allowed_events"]
             ]
-            for entry in entries:
+            for entry in allowed:
                 # [C] §9 system events start with "$"; only $identify may be allow-listed.
-                if entry.name.startswith("$") and entry.name != IDENTIFY:
+                # Names match case-insensitively, this check as much as the allow-list itself.
+                if entry.name.startswith("$") and entry.name.casefold() != IDENTIFY.casefold():
                     raise ValueError(f"only {IDENTIFY} may be allow-listed, not {entry.name!r}")
-                missing = [d for d in entry.destination_ids if d not in state.destinations]
+                missing = [d for d in entry.destination_ids if d not in known]
                 if missing:
                     raise ValueError(f"allowed event {entry.name!r}: no destinations {missing}")
+        governance: list[GovernanceCategory] | None = None
+        if "data_governance" in data:
+            governance = [
+                GovernanceCategory(str(g["name"]), dict(g["logic"]), list(g["destinationIds"]))
+                for g in data["data_governance"] or []
+            ]
+        return ConfigChange(destinations, allowed, governance)
+
+    def _apply_config(
+        self, state: OursState, change: ConfigChange, *, merge: bool = False
+    ) -> dict[str, Any]:
+        added: dict[str, Any] = {}
+        for destination in change.destinations:
+            state.destinations[destination.id] = destination
+            added.setdefault("destinations", []).append(destination.id)
+        if change.allowed_events is not None:
+            entries = change.allowed_events
             if merge:
                 names = {e.name.casefold() for e in entries}
                 state.allowed_events = [
@@ -314,13 +354,16 @@ class OursBackend(Backend[OursState]):
             else:
                 state.allowed_events = entries
             added["allowed_events"] = [e.name for e in entries]
-        if "data_governance" in data:
-            state.governance = [
-                GovernanceCategory(str(g["name"]), dict(g["logic"]), list(g["destinationIds"]))
-                for g in data["data_governance"] or []
-            ]
+        if change.governance is not None:
+            state.governance = change.governance
             added["data_governance"] = len(state.governance)
         return added
+
+    def _configure(
+        self, state: OursState, data: dict[str, Any], *, merge: bool = False
+    ) -> dict[str, Any]:
+        """Validate everything in ``data``, then apply it: all or nothing."""
+        return self._apply_config(state, self._parse_config(state, data), merge=merge)
 
     def allowed(self, state: OursState, name: str) -> AllowedEvent | None:
         """[C] §9 event names are matched case-insensitively."""
@@ -331,17 +374,39 @@ class OursBackend(Backend[OursState]):
     def _new_token(self, tenant: str, state: OursState, *parts: object) -> str:
         return self.synthetic_for(tenant).token("source-key", *parts, length=64)
 
-    def create_source(self, tenant: str, state: OursState, data: dict[str, Any]) -> Source:
+    def _check_source(
+        self, state: OursState, data: dict[str, Any], ids: set[str], tokens: set[str]
+    ) -> None:
+        """Refuse a bad source document; changes nothing. ``ids``/``tokens`` collect what the
+        same request creates (so one seed cannot issue a token or id twice)."""
+        if not isinstance(data, dict):
+            raise ValueError("a source must be an object")
         kind = str(data.get("type", "HTTPApiSource"))
         if kind not in SOURCE_TYPES:
             raise ValueError(f"source type must be one of {SOURCE_TYPES}")
-        with state.lock:
-            source_id = str(data.get("id") or state.next_id("src"))
-            if source_id in state.sources:
+        if data.get("status", "Active") not in ("Active", "Disabled"):
+            raise ValueError("status must be Active or Disabled")
+        if data.get("id"):
+            source_id = str(data["id"])
+            if source_id in state.sources or source_id in ids:
                 raise ValueError(f"source {source_id!r} exists")
-            token = str(data.get("token") or self._new_token(tenant, state, source_id))
+            ids.add(source_id)
+        if data.get("token"):
+            token = str(data["token"])
             self.check_credentials([token])
-            if self.tenant_for(token) is not None or token in state.by_token:
+            if self.tenant_for(token) is not None or token in state.by_token or token in tokens:
+                raise ValueError("that token is already issued")
+            tokens.add(token)
+
+    def create_source(self, tenant: str, state: OursState, data: dict[str, Any]) -> Source:
+        with state.lock:
+            self._check_source(state, data, set(), set())
+            kind = str(data.get("type", "HTTPApiSource"))
+            source_id = str(data.get("id") or state.next_id("src"))
+            while source_id in state.sources:  # a generated id skips ids given explicitly
+                source_id = state.next_id("src")
+            token = str(data.get("token") or self._new_token(tenant, state, source_id))
+            if token in state.by_token or self.tenant_for(token) is not None:
                 raise ValueError("that token is already issued")
             source = Source(
                 id=source_id,
@@ -462,15 +527,25 @@ class OursBackend(Backend[OursState]):
 
         [C] §3 distinctId is the idempotency key: a repeat is answered like the first call but
         stored once. [I] scope: per source and mode (a source keeps its events across rotation).
+        Only caller-supplied distinctIds are deduplicated: an id Ours generates ([C] §3 "if
+        omitted Ours generates one") is never looked up, so an event sent without distinctId is
+        never mistaken for a repeat. [?] a generated id is ``ours_evt_`` + 24 hex digits of a
+        digest (unguessable, so no caller id collides with it downstream either) and skips any
+        id a caller already used.
         """
         with state.lock:
             now = self.kernel.clock.now()
             stamp = format_instant(now)
-            distinct_id = row.distinct_id or state.next_id("ours_evt")  # [C] generated if omitted
-            key = (source.id, mode, distinct_id)
-            if key in state.seen:
-                return None
-            state.seen.add(key)
+            if row.distinct_id:
+                key = (source.id, mode, row.distinct_id)
+                if key in state.seen:
+                    return None
+                state.seen.add(key)
+                distinct_id = row.distinct_id
+            else:
+                distinct_id = _generated_id(state, source.id, mode)
+                while (source.id, mode, distinct_id) in state.seen:
+                    distinct_id = _generated_id(state, source.id, mode)
             source.last_triggered_at = stamp
             visitor = self.resolve_visitor(state, mode, row, stamp)
             event = {

@@ -23,10 +23,10 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mocks.kernel import Kernel, format_instant, next_order, parse_instant
-from mocks.kernel.masking import PHI_KEYS, normalise
 
 from .destinations import Destination, Mapping, deliver
 from .models import OursBackend, OursState
+from .phi import PhiKind, kind_of_name, kind_of_value, template_reads_phi
 from .validation import IDENTIFY
 
 # --- modifications ([C] §9 field modifications; the PHI-handling subset the fake implements) ---
@@ -40,20 +40,24 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text))
 
 
+# Hashing modifications: how each normalises the value before it is hashed.
+HASH_NORMALISERS: dict[str, Callable[[Any], str]] = {
+    "Hash": str,
+    "HashMD5": str,
+    "HashedNormalized": lambda v: str(v).strip().lower(),
+    "HashedNormalizedNoSpecialChars": lambda v: re.sub(r"[^a-z0-9]", "", str(v).lower()),
+    "HashedPhone": lambda v: "".join(ch for ch in str(v) if ch.isdigit()),
+    "HashedZip": lambda v: str(v).strip()[:5],
+    "HashedState": lambda v: str(v).strip().lower(),
+    "HashedCountry": lambda v: str(v).strip().lower(),
+    "HashedGender": lambda v: str(v).strip().lower()[:1],
+    "HashedDateOfBirth": lambda v: re.sub(r"\D", "", str(v)),
+}
+
 MODIFICATIONS: dict[str, Callable[[Any], Any]] = {
     "None": lambda v: v,
     "Null": lambda v: None,
     "Redacted": lambda v: "REDACTED",
-    "Hash": lambda v: _sha(str(v)),
-    "HashMD5": lambda v: hashlib.md5(str(v).encode()).hexdigest(),
-    "HashedNormalized": lambda v: _sha(str(v).strip().lower()),
-    "HashedNormalizedNoSpecialChars": lambda v: _sha(re.sub(r"[^a-z0-9]", "", str(v).lower())),
-    "HashedPhone": lambda v: _sha("".join(ch for ch in str(v) if ch.isdigit())),
-    "HashedZip": lambda v: _sha(str(v).strip()[:5]),
-    "HashedState": lambda v: _sha(str(v).strip().lower()),
-    "HashedCountry": lambda v: _sha(str(v).strip().lower()),
-    "HashedGender": lambda v: _sha(str(v).strip().lower()[:1]),
-    "HashedDateOfBirth": lambda v: _sha(re.sub(r"\D", "", str(v))),
     "LowerCase": lambda v: str(v).lower(),
     "UpperCase": lambda v: str(v).upper(),
     "SnakeCase": lambda v: "_".join(w.lower() for w in _words(str(v))),
@@ -65,27 +69,31 @@ MODIFICATIONS: dict[str, Callable[[Any], Any]] = {
     "DomainOnly": lambda v: re.sub(r"^[a-z]+://([^/?#]+).*$", r"\1", str(v)),
 }
 
-# Payload keys the default PHI posture applies to: the kernel's PHI names plus platform aliases.
-PHI_PAYLOAD_KEYS = PHI_KEYS | {"em", "ph", "fn", "ln", "db", "zip", "zp", "externalid"}
 
-
-def modify(value: Any, modification: str | None) -> Any:
+def modify(value: Any, modification: str | None, salt: str = "") -> Any:
+    """Apply a modification. [C] §9 each destination has a ``hashingSalt``; [?] how it is used
+    is not published: the fake prefixes it to the normalised value before any hash (an empty
+    salt, the default, gives the plain hash ad platforms match on)."""
     if value is None or modification is None:
         return value
+    if modification in HASH_NORMALISERS:
+        text = salt + HASH_NORMALISERS[modification](value)
+        if modification == "HashMD5":
+            return hashlib.md5(text.encode()).hexdigest()
+        return _sha(text)
     if modification not in MODIFICATIONS:
         raise ValueError(f"unknown modification {modification!r}")
     return MODIFICATIONS[modification](value)
 
 
-def default_phi(value: Any, key: str, policy: str) -> Any:
-    """[C] §9 PHI reaches destinations hashed or redacted by default (``phi_default``)."""
-    if value is None or policy == "off":
+def default_phi(value: Any, kind: PhiKind, policy: str, salt: str = "") -> Any:
+    """[C] §9 PHI reaches destinations hashed or redacted by default (``phi_default``);
+    ``kind`` is what phi.py detected (a phone is hashed as digits)."""
+    if value is None or isinstance(value, bool) or policy == "off":
         return value
     if policy == "redact":
         return "REDACTED"
-    if "ph" in key or "phone" in key:
-        return modify(value, "HashedPhone")
-    return modify(value, "HashedNormalized")
+    return modify(value, "HashedPhone" if kind == "phone" else "HashedNormalized", salt)
 
 
 # --- templates (jinja2's sandbox: user-written mappings never run arbitrary code) -------------
@@ -148,9 +156,13 @@ def _walk(context: dict[str, Any], path: list[str]) -> Any:
 
 
 def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``a.b.c``; each object on the way is copied, since it may be a rendered value that
+    is still the event's own data (writing into it would change the event, or make a cycle)."""
     parts = path.split(".")
     for part in parts[:-1]:
-        target = target.setdefault(part, {})
+        child = target.get(part)
+        target[part] = child = dict(child) if isinstance(child, dict) else {}
+        target = child
     target[parts[-1]] = value
 
 
@@ -291,10 +303,12 @@ def event_view(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_payload(destination: Destination, context: dict[str, Any]) -> dict[str, Any]:
-    """Apply a destination's mappings; PHI-named fields without a modification get the
-    destination's default PHI treatment, however deep they sit (e.g. inside custom_data)."""
+    """Apply a destination's mappings. Whatever no mapping gave a modification gets the
+    destination's default PHI treatment when phi.py finds PHI in it — by field name, by the
+    variable the mapping reads, or by value — however deep it sits (e.g. inside custom_data)."""
     payload: dict[str, Any] = {}
     explicit: set[str] = set()
+    reads_phi: dict[str, PhiKind] = {}
     for mapping in destination.effective_mappings():
         if mapping.logic and not evaluate(mapping.logic, context):
             continue
@@ -302,27 +316,37 @@ def build_payload(destination: Destination, context: dict[str, Any]) -> dict[str
         if value is None or value == "":
             continue
         if mapping.modification is not None:
-            value = modify(value, mapping.modification)
+            value = modify(value, mapping.modification, destination.hashing_salt)
             explicit.add(mapping.property)
+        elif (kind := template_reads_phi(mapping.map)) is not None:
+            reads_phi[mapping.property] = kind
         _set_path(payload, mapping.property, value)
-    return _scrub(payload, destination.phi_default, explicit, "")
+    return _Scrubber(destination, explicit, reads_phi).scrub(payload, "", None)
 
 
-def _scrub(value: Any, policy: str, explicit: set[str], path: str) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if here in explicit:
-                out[key] = item
-            elif normalise(str(key)) in PHI_PAYLOAD_KEYS and not isinstance(item, dict | list):
-                out[key] = default_phi(item, str(key).lower(), policy)
-            else:
-                out[key] = _scrub(item, policy, explicit, here)
-        return out
-    if isinstance(value, list):
-        return [_scrub(item, policy, explicit, path) for item in value]
-    return value
+class _Scrubber:
+    def __init__(
+        self, destination: Destination, explicit: set[str], reads_phi: dict[str, PhiKind]
+    ) -> None:
+        self.policy, self.salt = destination.phi_default, destination.hashing_salt
+        self.explicit, self.reads_phi = explicit, reads_phi
+
+    def scrub(self, value: Any, path: str, kind: PhiKind | None) -> Any:
+        """``kind``: PHI known from an enclosing name (everything below it is protected)."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                here = f"{path}.{key}" if path else str(key)
+                if here in self.explicit:
+                    out[key] = item  # the mapping's own modification decides
+                    continue
+                inner = kind or self.reads_phi.get(here) or kind_of_name(str(key))
+                out[key] = self.scrub(item, here, inner)
+            return out
+        if isinstance(value, list):
+            return [self.scrub(item, path, kind) for item in value]
+        found = kind or kind_of_value(value)
+        return value if found is None else default_phi(value, found, self.policy, self.salt)
 
 
 class Pipeline:

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from mocks.ours.pipeline import evaluate, modify, render
+from mocks.ours.destinations import Destination
+from mocks.ours.pipeline import build_payload, evaluate, modify, render
 
 from .conftest import OursEnv
 
@@ -356,3 +357,21 @@ def test_an_unexpected_pipeline_failure_marks_the_event_and_keeps_going(
     first, second = env.events()
     assert first["status"] == "error" and "boom" in first["errors"][0]["error"]
     assert second["status"] == "dispatched"
+
+
+def test_a_mapping_nested_into_a_rendered_object_leaves_the_event_unchanged() -> None:
+    props = {"lead_id": 1}
+    destination = Destination.parse(
+        {
+            "id": "d",
+            "type": "Facebook",
+            "mappings": [
+                {"property": "custom_data", "map": "{{ event.event_properties }}"},
+                {"property": "custom_data.source", "map": "keragon"},
+                {"property": "custom_data.again", "map": "{{ event.event_properties }}"},
+            ],
+        }
+    )
+    payload = build_payload(destination, {"event": {"event_properties": props}, "visitor": {}})
+    assert payload == {"custom_data": {"lead_id": 1, "source": "keragon", "again": {"lead_id": 1}}}
+    assert props == {"lead_id": 1}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from .conftest import OursEnv
 
 
@@ -167,6 +171,47 @@ def test_seed_adds_destinations_allowed_events_and_synthetic_visitors(env: OursE
         ("tt", {"event": "video_watched"})
     ]
     assert env.events()[0]["visitor_id"] == visitors[0]["id"]
+
+
+HOOK = {"id": "http1", "type": "HTTPDestination", "settings": {"url": "http://127.0.0.1:9/x"}}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"allowed_events": [{"name": "$pageview", "destinationIds": ["http1"]}]},
+        {"allowed_events": [{"name": "x", "destinationIds": ["http1", "nope"]}]},
+        {"data_governance": [{"name": "no-logic", "destinationIds": ["http1"]}]},
+        {"sources": [{"type": "Fax"}]},
+        {"sources": [{"id": "src_demo"}]},
+        {
+            "sources": [
+                {"id": "a", "token": "sbx_same_token_0001"},
+                {"token": "sbx_same_token_0001"},
+            ]
+        },
+        {"visitors": ["not an object"]},
+        {"synthetic": {"visitors": -1}},
+    ],
+)
+def test_a_refused_seed_changes_nothing(env: OursEnv, extra: dict[str, Any]) -> None:
+    before = env.admin("GET", "/state")["state"]
+    body = {"destinations": [HOOK], "allowed_events": [{"name": "ok", "destinationIds": ["http1"]}]}
+    response = env.client.post("/__sandbox/seed", json={**body, **extra})
+    assert response.status_code == 422, response.text
+    assert env.admin("GET", "/state")["state"] == before
+
+
+def test_identify_is_allow_listed_case_insensitively(env: OursEnv) -> None:
+    env.admin(
+        "POST",
+        "/seed",
+        json={"allowed_events": [{"name": "$IDENTIFY", "destinationIds": ["meta-capi"]}]},
+    )
+    env.identify(email="a@example.com", userProperties={"city": "Austin"})
+    [event] = env.events()
+    assert event["event"] == "$identify" and event["status"] == "dispatched"
+    assert [d["event"] for d in env.dispatches()] == ["$identify"]
 
 
 def test_webhook_ours_user_id_stitches_and_source_timestamps(env: OursEnv) -> None:

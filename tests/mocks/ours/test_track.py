@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import OursEnv
 
@@ -110,6 +114,52 @@ def test_distinct_id_makes_a_repeat_count_once(env: OursEnv) -> None:
     env.track(event="lead_created", email="a@example.com")
     env.track(event="lead_created", email="a@example.com")
     assert len(env.events()) == 3
+
+
+def test_a_caller_id_shaped_like_a_generated_one_never_swallows_an_event(env: OursEnv) -> None:
+    # generated ids look like ours_evt_NNNNNN; a caller may send such a string first
+    assert env.track(event="lead_created", email="a@example.com", distinctId="ours_evt_000005")
+    assert env.track(event="lead_created", email="victim@example.com").json() == {"success": True}
+    events = env.events()
+    assert len(events) == 2
+    assert len({e["distinct_id"] for e in events}) == 2
+    assert "victim@example.com" in {e["identifiers"]["email"] for e in events}
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[OursEnv]:
+    ours = OursEnv(seed=5)
+    yield ours
+    ours.close()
+
+
+# a send: None = no distinctId, else a caller id (some shaped like the ids Ours generates)
+SENDS = st.lists(
+    st.none() | st.sampled_from([f"ours_evt_{n:06d}" for n in range(1, 6)] + ["order-1"]),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sends=SENDS)
+def test_every_send_without_distinct_id_is_its_own_event(
+    shared: OursEnv, sends: list[str | None]
+) -> None:
+    """Ids are deduplicated among caller-supplied ones only; an id-less send is never lost."""
+    shared.reset()
+    for n, distinct in enumerate(sends):
+        body = {"event": "lead_created", "email": f"p{n}@example.com"}
+        assert (
+            shared.track(**body, **({"distinctId": distinct} if distinct else {})).status_code
+            == 200
+        )
+    events = shared.events()
+    callers = {d for d in sends if d is not None}
+    assert len(events) == len(callers) + sends.count(None)
+    assert len({e["distinct_id"] for e in events}) == len(events)
 
 
 def test_distinct_id_is_scoped_per_mode(env: OursEnv) -> None:
