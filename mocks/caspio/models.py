@@ -136,6 +136,8 @@ def iso(dt: datetime) -> str:
 
 class CaspioBackend(Backend[CaspioState]):
     service = "caspio"
+    seed_keys = frozenset({"synthetic", "tables", "profiles", "webhooks"})
+    synthetic_keys = frozenset({"patients"})
     phi_fields = frozenset(
         {
             "FirstName",

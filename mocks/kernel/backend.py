@@ -31,6 +31,10 @@ class Backend(Generic[S]):
     service: ClassVar[str] = "fake"
     # Extra field names this vendor marks as PHI (masked in the journal and delivery log).
     phi_fields: ClassVar[frozenset[str]] = frozenset()
+    # The keys a seed body may hold, and those of its ``synthetic`` object: anything else is a
+    # 422 naming it, never a seed that silently adds nothing.
+    seed_keys: ClassVar[frozenset[str]] = frozenset({"synthetic"})
+    synthetic_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
@@ -136,8 +140,23 @@ class Backend(Generic[S]):
         self._install(tenant, state)
 
     def seed(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._check_keys("seed body", body, self.seed_keys)
+        if "synthetic" in body:
+            synthetic = body["synthetic"]
+            if not isinstance(synthetic, dict):
+                raise ValueError("'synthetic' must be an object, e.g. {\"synthetic\": {...}}")
+            self._check_keys("synthetic", synthetic, self.synthetic_keys)
         with self._lock:
             return self.seed_state(tenant, self.state(tenant), body)
+
+    @staticmethod
+    def _check_keys(what: str, body: dict[str, Any], allowed: frozenset[str]) -> None:
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ValueError(
+                f"{what}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"this fake takes {', '.join(sorted(allowed)) or 'none'}"
+            )
 
     @staticmethod
     def check_credentials(values: list[str]) -> None:

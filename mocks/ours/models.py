@@ -215,6 +215,10 @@ class OursBackend(Backend[OursState]):
     service = "ours"
     # PHI the Ingest API carries beyond the kernel's defaults (masked in the journal).
     phi_fields = frozenset({"externalId", "external_id", "userId", "zip", "ip", "em", "ph"})
+    seed_keys = frozenset(
+        {"synthetic", "sources", "visitors", "destinations", "allowed_events", "data_governance"}
+    )
+    synthetic_keys = frozenset({"visitors"})
 
     # --- Backend hooks ------------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> OursState:

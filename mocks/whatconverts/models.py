@@ -200,6 +200,10 @@ class WCState:
 
 class WhatConvertsBackend(Backend[WCState]):
     service = "whatconverts"
+    seed_keys = frozenset({"synthetic", "leads"})
+    synthetic_keys = frozenset(
+        {"leads", "window_minutes", "end_minutes_ago", "profile_id", "lead_types"}
+    )
     phi_fields = frozenset(
         {
             "contact_name",

@@ -127,3 +127,24 @@ def test_a_malformed_state_document_is_422_and_changes_nothing(service):
             assert response.status_code == 422, (broken, response.text)
             assert "state document rejected" in response.json()["detail"]
             assert client.get("/__sandbox/state").json()["state"] == before["state"]
+
+
+@pytest.mark.parametrize(
+    "service, body, needle",
+    [
+        ("whatconverts", {"synthetic": {"leadz": 5}}, "synthetic: unknown key(s) 'leadz'"),
+        ("whatconverts", {"lead": [{}]}, "seed body: unknown key(s) 'lead'"),
+        ("whatconverts", {"synthetic": 5}, "'synthetic' must be an object"),
+        ("ours", {"synthetic": {"visitor": 2}}, "synthetic: unknown key(s) 'visitor'"),
+        ("ours", {"destination": []}, "seed body: unknown key(s) 'destination'"),
+        ("caspio", {"synthetic": {"patient": 2}}, "synthetic: unknown key(s) 'patient'"),
+        ("caspio", {"table": {}}, "seed body: unknown key(s) 'table'"),
+    ],
+)
+def test_a_seed_with_an_unknown_key_is_422_and_adds_nothing(service, body, needle):
+    with InProcessStack() as stack, stack.client(service) as client:
+        before = client.get("/__sandbox/state").json()["state"]
+        response = client.post("/__sandbox/seed", json=body)
+        assert response.status_code == 422, response.text
+        assert needle in response.json()["detail"]
+        assert client.get("/__sandbox/state").json()["state"] == before
