@@ -372,16 +372,20 @@ class CaspioBackend(Backend[CaspioState]):
         return tenant, profile
 
     # meter --------------------------------------------------------------------------------------
-    def count_call(self, state: CaspioState, n: int = 1) -> None:
+    def count_call(self, state: CaspioState, n: int = 1, *, refuse: bool = True) -> None:
         """[C] §7/§10: REST calls and webhook messages share the Integrations meter. Over the
         allowance: ``record`` adds overage (the observed invoice, not a block) or ``error``
-        answers the observed 400 api-calls-rate body (configurable, [?] §7)."""
+        answers the observed 400 api-calls-rate body (configurable, [?] §7).
+
+        A REST call is charged once, before it does anything, so a refused call changes
+        nothing. Webhook messages (``refuse=False``) follow a change already made: they are
+        always sent and past the allowance only add overage ([I] §7)."""
         with state.lock:
             meter = state.meter
             if meter["used"] + n > meter["allowance"]:
-                if meter["over_quota"] == "error":
+                if refuse and meter["over_quota"] == "error":
                     raise OverQuota("api-calls-rate")
-                meter["overage"] += n
+                meter["overage"] += min(n, meter["used"] + n - meter["allowance"])
             meter["used"] += n
 
     # tables and fields ----------------------------------------------------------------------------

@@ -331,7 +331,8 @@ class Webhooks:
                         "data": [data],
                     }
                     for url in hook["OutgoingUrls"]:
-                        self.backend.count_call(state, 1)  # [O] §7 webhooks share the meter
+                        # [O] §7 webhooks share the meter; never refused (the change is made)
+                        self.backend.count_call(state, 1, refuse=False)
                         hook["Messages"] = hook.get("Messages", 0) + 1
                         hook["Calls"] = hook.get("Calls", 0) + 1
                         kernel.webhooks.enqueue(
