@@ -119,3 +119,14 @@ def test_error_mode_charges_the_call_first_and_never_aborts_webhook_messages(
     assert env.backend.dump_state(env.backend.state())["tables"] == before
     assert len(env.kernel.webhooks.items()) == 2
     assert env.admin("GET", "/meter")["used"] == used + 3
+
+
+def test_the_over_quota_answer_conforms_to_the_spec(env: CaspioEnv) -> None:
+    from contracts import assert_conforms
+
+    used = env.admin("GET", "/meter")["used"]
+    env.admin("POST", "/meter", json={"allowance": used, "over_quota": "error"})
+    for method, path in [("GET", "/tables"), ("POST", "/tables/Patients/records")]:
+        r = env.call(method, path, json={})
+        assert r.status_code == 400
+        assert_conforms(r, vendor="caspio")
