@@ -7,6 +7,7 @@ Every rule cites the fact in /work/shared/vendors/caspio.md it implements.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import sqlite3
@@ -310,8 +311,8 @@ class CaspioBackend(Backend[CaspioState]):
         with state.lock:
             n = state.next_id()
             access = syn.token(f"access-{n}", length=160)
-            refresh = uuid.UUID(int=abs(hash((tenant, n, "r"))) % (1 << 128)).hex
-            refresh = (refresh + uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{n}").hex)[:64]
+            # [O] §2: 64 hex characters; derived from the seeded generator (reproducible)
+            refresh = hashlib.sha256(syn.token(f"refresh-{n}", length=48).encode()).hexdigest()
             now = self.kernel.clock.now()
             state.tokens[access] = {
                 "profile": profile.name,
@@ -373,23 +374,29 @@ class CaspioBackend(Backend[CaspioState]):
         return tenant, profile
 
     # meter --------------------------------------------------------------------------------------
-    def count_call(self, state: CaspioState, n: int = 1) -> None:
+    def count_call(self, state: CaspioState, n: int = 1, *, refuse: bool = True) -> None:
         """[C] §7/§10: REST calls and webhook messages share the Integrations meter. Over the
         allowance: ``record`` adds overage (the observed invoice, not a block) or ``error``
-        answers the observed 400 api-calls-rate body (configurable, [?] §7)."""
+        answers the observed 400 api-calls-rate body (configurable, [?] §7).
+
+        A REST call is charged once, before it does anything, so a refused call changes
+        nothing. Webhook messages (``refuse=False``) follow a change already made: they are
+        always sent and past the allowance only add overage ([I] §7)."""
         with state.lock:
             meter = state.meter
             if meter["used"] + n > meter["allowance"]:
-                if meter["over_quota"] == "error":
+                if refuse and meter["over_quota"] == "error":
                     raise OverQuota("api-calls-rate")
-                meter["overage"] += n
+                meter["overage"] += min(n, meter["used"] + n - meter["allowance"])
             meter["used"] += n
 
     # tables and fields ----------------------------------------------------------------------------
     def create_table(
         self, state: CaspioState, name: str, fields: list[dict[str, Any]], note: str = ""
     ) -> Table:
-        if not isinstance(name, str) or not NAME.match(name) or name.lower() == "sqlite_master":
+        # [I] names SQLite reserves (sqlite_master, sqlite_sequence, ...) are refused like any
+        # other malformed name: the fake's storage must stay out of the API's reach.
+        if not isinstance(name, str) or not NAME.match(name) or name.lower().startswith("sqlite_"):
             raise BadBody("Table name is missing or has an incorrect format.")
         with state.lock:
             if name.lower() in state.tables:
@@ -400,7 +407,16 @@ class CaspioBackend(Backend[CaspioState]):
             cols = ['"PK_ID" INTEGER PRIMARY KEY AUTOINCREMENT'] + [
                 self._column_sql(f) for f in table.fields
             ]
-            state.db.execute(f"CREATE TABLE {quote(name)} ({', '.join(cols)})")
+            try:
+                state.db.execute("BEGIN")
+                state.db.execute(f"CREATE TABLE {quote(name)} ({', '.join(cols)})")
+                for f in table.fields:
+                    if f["Unique"]:
+                        self._unique_index(state, table, f["Name"])
+                state.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                state.db.execute("ROLLBACK")
+                raise SqlError(_sql_message(exc)) from None
             state.tables[name.lower()] = table
             return table
 
@@ -456,19 +472,41 @@ class CaspioBackend(Backend[CaspioState]):
 
     @staticmethod
     def _column_sql(f: dict[str, Any]) -> str:
-        unique = " UNIQUE" if f["Unique"] else ""
-        return f"{quote(f['Name'])} {TYPES[f['Type']]}{unique}"
+        # Unique is a separate index (``_unique_index``), never a column constraint, so the
+        # column can later be renamed or dropped.
+        return f"{quote(f['Name'])} {TYPES[f['Type']]}"
+
+    @staticmethod
+    def _unique_index(state: CaspioState, table: Table, column: str) -> None:
+        index = f"ux:{table.name.lower()}:{column.lower()}"  # ':' is never in a Caspio name
+        state.db.execute(
+            f"CREATE UNIQUE INDEX {quote(index)} ON {quote(table.name)} ({quote(column)})"
+        )
+
+    @staticmethod
+    def _drop_indexes(state: CaspioState, table: Table, column: str) -> None:
+        """Drop the (unique) indexes that cover ``column``."""
+        t = quote(table.name)
+        for row in state.db.execute(f"PRAGMA index_list({t})").fetchall():
+            index = row[1]
+            cols = state.db.execute(f"PRAGMA index_info({quote(index)})").fetchall()
+            if any(str(c[2]).lower() == column.lower() for c in cols):
+                state.db.execute(f"DROP INDEX {quote(index)}")
 
     def add_field(self, state: CaspioState, table: Table, spec: Any) -> dict[str, Any]:
         with state.lock:
             obj = self._field_object(table, spec)
-            col = self._column_sql(obj).replace(" UNIQUE", "")
-            state.db.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {col}")
-            if obj["Unique"]:
+            try:
+                state.db.execute("BEGIN")
                 state.db.execute(
-                    f"CREATE UNIQUE INDEX {quote('ux_' + table.name + '_' + obj['Name'])} "
-                    f"ON {quote(table.name)} ({quote(obj['Name'])})"
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {self._column_sql(obj)}"
                 )
+                if obj["Unique"]:
+                    self._unique_index(state, table, obj["Name"])
+                state.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                state.db.execute("ROLLBACK")
+                raise SqlError(_sql_message(exc)) from None
             table.fields.append(obj)
             return obj
 
@@ -492,12 +530,17 @@ class CaspioBackend(Backend[CaspioState]):
             if new is not None and new != f["Name"]:
                 if not isinstance(new, str) or not NAME.match(new) or new.upper() == "PK_ID":
                     raise BadBody("Field Name has an incorrect format.")
-                if table.field(new):
+                other = table.field(new)
+                if other is not None and other is not f:  # a change of case only is allowed
                     raise BadBody(f"Field '{new}' already exists.")
+                if f["Unique"]:
+                    self._drop_indexes(state, table, f["Name"])
                 state.db.execute(
                     f"ALTER TABLE {quote(table.name)} "
                     f"RENAME COLUMN {quote(f['Name'])} TO {quote(new)}"
                 )
+                if f["Unique"]:
+                    self._unique_index(state, table, new)
                 f["Name"] = new
             for key in ("Label", "Description"):
                 if key in spec:
@@ -508,12 +551,14 @@ class CaspioBackend(Backend[CaspioState]):
         if f is None:
             raise NotFound("Requested object not found")
         with state.lock:
-            for (idx,) in state.db.execute(
-                "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql LIKE ?",
-                (table.name, f"%{quote(f['Name'])}%"),
-            ).fetchall():
-                state.db.execute(f"DROP INDEX {quote(idx)}")
-            state.db.execute(f"ALTER TABLE {quote(table.name)} DROP COLUMN {quote(f['Name'])}")
+            try:
+                state.db.execute("BEGIN")
+                self._drop_indexes(state, table, f["Name"])
+                state.db.execute(f"ALTER TABLE {quote(table.name)} DROP COLUMN {quote(f['Name'])}")
+                state.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                state.db.execute("ROLLBACK")
+                raise SqlError(_sql_message(exc)) from None
             table.fields.remove(f)
             for i, other in enumerate(table.fields, 1):
                 other["DisplayOrder"] = i
@@ -521,7 +566,10 @@ class CaspioBackend(Backend[CaspioState]):
     # records ----------------------------------------------------------------------------------
     def translator(self, table: Table) -> Translator:
         return Translator(
-            table.columns(), forbidden=table.passwords(), now=lambda: iso(self.kernel.clock.now())
+            table.columns(),
+            forbidden=table.passwords(),
+            now=lambda: iso(self.kernel.clock.now()),
+            coerce=lambda column, value: _where_value(table, column, value),
         )
 
     def select_rows(self, state: CaspioState, table: Table, q: dict[str, Any]) -> dict[str, Any]:
@@ -529,13 +577,12 @@ class CaspioBackend(Backend[CaspioState]):
         tr = self.translator(table)
         params: list[Any] = []
         try:
-            if q.get("select") and q["select"].strip() not in ("", "*"):
-                sel, names = tr.select(q["select"], star=self._star(table))
-                select_sql = sel.sql
-                params += sel.params
-                aliases = frozenset(n.lower() for n in names)
-            else:
-                select_sql, aliases = self._star(table), frozenset()
+            star = self._star_columns(table)
+            text = q.get("select") or "*"
+            sel, names = tr.select(text, star=star, group=q.get("groupBy"))
+            select_sql = sel.sql
+            params += sel.params
+            aliases = frozenset(n.lower() for n in names if n not in star)
             sql = f"SELECT {select_sql} FROM {quote(table.name)}"
             count_params: list[Any] = []
             where_sql = ""
@@ -551,7 +598,7 @@ class CaspioBackend(Backend[CaspioState]):
                 params += g.params
             sql += group_sql
             if q.get("orderBy"):
-                o = tr.order_by(q["orderBy"], aliases=aliases)
+                o = tr.order_by(q["orderBy"], aliases=aliases, width=len(names))
                 sql += f" ORDER BY {o.sql}"
                 params += o.params
             elif not q.get("groupBy"):
@@ -576,7 +623,7 @@ class CaspioBackend(Backend[CaspioState]):
                         f"SELECT count(*) FROM ({inner})",
                         count_params + (g.params if group_sql else []),
                     ).fetchone()[0]
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OverflowError) as exc:
                 raise SqlError(_sql_message(exc)) from None
         out: dict[str, Any] = {"Result": rows}
         if q.get("pagination"):
@@ -585,10 +632,13 @@ class CaspioBackend(Backend[CaspioState]):
         return out
 
     @staticmethod
-    def _star(table: Table) -> str:
+    def _star_columns(table: Table) -> list[str]:
         """[C] §5.6: ``*`` skips password fields; PK_ID always included."""
-        cols = ["PK_ID"] + [f["Name"] for f in table.fields if f["Type"] != "PASSWORD"]
-        return ", ".join(quote(c) for c in cols)
+        return ["PK_ID"] + [f["Name"] for f in table.fields if f["Type"] != "PASSWORD"]
+
+    @classmethod
+    def _star(cls, table: Table) -> str:
+        return ", ".join(quote(c) for c in cls._star_columns(table))
 
     @staticmethod
     def _out(table: Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -686,10 +736,13 @@ class CaspioBackend(Backend[CaspioState]):
     def _fetch(
         self, state: CaspioState, table: Table, where: str, params: list[Any]
     ) -> list[dict[str, Any]]:
-        cur = state.db.execute(
-            f"SELECT {self._star(table)} FROM {quote(table.name)} WHERE {where} ORDER BY PK_ID",
-            params,
-        )
+        try:
+            cur = state.db.execute(
+                f"SELECT {self._star(table)} FROM {quote(table.name)} WHERE {where} ORDER BY PK_ID",
+                params,
+            )
+        except (sqlite3.Error, OverflowError) as exc:
+            raise SqlError(_sql_message(exc)) from None
         names = [d[0] for d in cur.description]
         return self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
 
@@ -789,6 +842,32 @@ DATE_RE = re.compile(
 )
 
 
+DATE_TYPES = ("DATE/TIME", "TIMESTAMP")
+
+
+def _parse_date(value: Any) -> datetime:
+    """[C] §5.5 an ISO date or date-time (``'YYYY-MM-DD'`` too); ValueError otherwise."""
+    if not isinstance(value, str) or not DATE_RE.match(value):
+        raise ValueError(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+
+
+def _where_value(table: Table, column: str, value: Any) -> Any:
+    """A string compared with ``column`` in q.where, as the stored value: [C] §5.5 "'YYYY-MM-DD'
+    accepted in where" for DATE/TIME (and TIMESTAMP) fields, whose values are stored as
+    ``YYYY-MM-DDTHH:MM:SS``; a bad date is SQL Server's conversion error (241)."""
+    f = table.field(column)
+    if f is None or f["Type"] not in DATE_TYPES or not isinstance(value, str):
+        return value
+    try:
+        dt = _parse_date(value.strip())
+    except ValueError:
+        raise SqlRefused(
+            "Conversion failed when converting date and/or time from character string."
+        ) from None
+    return iso(dt) + (f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else "")
+
+
 def _convert(f: dict[str, Any], value: Any) -> Any:
     """[C] §5.5 write formats → the stored SQLite value; ValueError when it does not fit."""
     t = f["Type"]
@@ -813,10 +892,7 @@ def _convert(f: dict[str, Any], value: Any) -> Any:
             raise ValueError
         return int(value)
     if t == "DATE/TIME":
-        if not isinstance(value, str) or not DATE_RE.match(value):
-            raise ValueError
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-        return iso(dt)
+        return iso(_parse_date(value))
     if t.startswith("LIST-"):
         items = f.get("ListField") or {}
         if isinstance(value, str):
@@ -831,7 +907,7 @@ def _convert(f: dict[str, Any], value: Any) -> Any:
     raise ValueError
 
 
-def _sql_message(exc: sqlite3.Error) -> str:
+def _sql_message(exc: Exception) -> str:
     text = str(exc)
     if "UNIQUE" in text:
         return "Cannot insert duplicate key: a unique field already has this value."

@@ -130,6 +130,7 @@ def seed_body(
     """``{"synthetic": {"patients": n}}``, ``{"tables": {Name: {"fields": [...], "rows": [...]}}}``,
     ``{"profiles": [{"name": ...}]}``, ``{"webhooks": [{Name, OutgoingUrls, events: [...]}]}``.
     Rows added here fire table webhooks as a Datasheet change would."""
+    check_seed_body(body)
     summary: dict[str, Any] = {}
     try:
         count = (body.get("synthetic") or {}).get("patients")
@@ -161,3 +162,38 @@ def seed_body(
     except CaspioError as exc:
         raise ValueError(exc.message) from None
     return summary
+
+
+def check_seed_body(body: dict[str, Any]) -> None:
+    """The shape of a seed body, checked before anything is added; ValueError (→ 422) says
+    what is wrong."""
+
+    def objects(value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ValueError(f"{where} must be a list of objects")
+        return value
+
+    synthetic = body.get("synthetic") or {}
+    if not isinstance(synthetic, dict):
+        raise ValueError("'synthetic' must be an object like {\"patients\": 5}")
+    count = synthetic.get("patients", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+        raise ValueError("'synthetic.patients' must be an integer from 0 to 10000")
+    tables = body.get("tables") or {}
+    if not isinstance(tables, dict):
+        raise ValueError("'tables' must be an object: {TableName: {fields: [...], rows: [...]}}")
+    for name, spec in tables.items():
+        if not isinstance(spec, dict):
+            raise ValueError(
+                f"'tables.{name}' must be an object with 'fields' and/or 'rows' lists, "
+                f"not {type(spec).__name__}"
+            )
+        objects(spec.get("fields", []), f"'tables.{name}.fields'")
+        objects(spec.get("rows", []), f"'tables.{name}.rows'")
+        if not isinstance(spec.get("note", ""), str):
+            raise ValueError(f"'tables.{name}.note' must be a string")
+    for p in objects(body.get("profiles") or [], "'profiles'"):
+        if not isinstance(p.get("name"), str) or not p["name"]:
+            raise ValueError("each profile needs a 'name'")
+    for w in objects(body.get("webhooks") or [], "'webhooks'"):
+        objects(w.get("events") or [], "'webhooks[].events'")

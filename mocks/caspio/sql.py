@@ -10,6 +10,7 @@ and whose every literal is a bound parameter. Anything else raises :class:`SqlRe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 MAX_CLAUSE = 2047  # [C] §5.1: the request URI is at most 2,047 characters
+INT64 = 1 << 63  # SQLite binds integers as 64-bit
+MAX_PRECISION = 38  # SQL Server's numeric: at most 38 digits (error 1007)
 
 
 class SqlRefused(ValueError):
@@ -78,10 +81,14 @@ class Translator:
         *,
         forbidden: frozenset[str] = frozenset(),
         now: Callable[[], str] = lambda: "",
+        coerce: Callable[[str, Any], Any] = lambda _column, value: value,
     ) -> None:
         self.columns = columns
         self.forbidden = forbidden
         self.now = now
+        # a string literal compared with a column is bound as ``coerce(column, value)``: the
+        # model converts it to the column's stored form (dates, [C] §5.5) or raises SqlRefused
+        self.coerce = coerce
 
     # public ------------------------------------------------------------------------------
     def where(self, text: str) -> Rendered:
@@ -92,9 +99,16 @@ class Translator:
         out.sql = self._render(condition, out.params, aggregates=False)
         return out
 
-    def select(self, text: str, *, star: str = "*") -> tuple[Rendered, list[str]]:
-        """The select list rendered, and the output names of its items."""
+    def select(
+        self, text: str, *, star: list[str], group: str | None = None
+    ) -> tuple[Rendered, list[str]]:
+        """The select list rendered, and the output names of its items (``*`` expands to the
+        ``star`` columns). With ``group`` (the q.groupBy text) or an aggregate in the list,
+        every bare column must be grouped, as SQL Server requires (error 8120)."""
         select = self._parse(f"SELECT {text}", text, allowed={"expressions"})
+        items = [i.this if isinstance(i, exp.Alias) else i for i in select.expressions]
+        if group is not None or any(i.find(*AGGREGATES) for i in items):
+            self._check_grouping(items, star, group)
         out = Rendered("")
         parts, names = [], []
         for item in select.expressions:
@@ -102,8 +116,8 @@ class Translator:
             if isinstance(item, exp.Alias):
                 alias, item = item.alias, item.this
             if isinstance(item, exp.Star):
-                parts.append(star)
-                names.append("*")
+                parts.append(", ".join(quote(c) for c in star))
+                names.extend(star)
                 continue
             rendered = self._render(item, out.params, aggregates=True)
             name = alias or (self._column(item) if isinstance(item, exp.Column) else None)
@@ -114,21 +128,67 @@ class Translator:
         return out, names
 
     def group_by(self, text: str) -> Rendered:
-        select = self._parse(f"SELECT 1 GROUP BY {text}", text, allowed={"expressions", "group"})
         out = Rendered("")
         out.sql = ", ".join(
-            self._render(e, out.params, aggregates=False) for e in select.args["group"].expressions
+            self._render(e, out.params, aggregates=False) for e in self._group_items(text)
         )
         return out
 
-    def order_by(self, text: str, *, aliases: frozenset[str] = frozenset()) -> Rendered:
+    def _group_items(self, text: str) -> list[exp.Expression]:
+        select = self._parse(f"SELECT 1 GROUP BY {text}", text, allowed={"expressions", "group"})
+        return list(select.args["group"].expressions)
+
+    def _check_grouping(
+        self, items: list[exp.Expression], star: list[str], group: str | None
+    ) -> None:
+        keys = self._group_items(group) if group is not None else []
+        grouped_sql = {k.sql("tsql").lower() for k in keys}
+        grouped = {self._column(k).lower() for k in keys if isinstance(k, exp.Column)}
+        for item in items:
+            if isinstance(item, exp.Star):
+                bare = list(star)
+            elif item.sql("tsql").lower() in grouped_sql:
+                continue
+            else:
+                bare = [
+                    self._column(c)
+                    for c in item.find_all(exp.Column)
+                    if not isinstance(c.this, exp.Star) and not _in_aggregate(c, item)
+                ]
+            for name in bare:
+                if name.lower() not in grouped:
+                    raise SqlRefused(
+                        f"Column '{name}' is invalid in the select list because it is not "
+                        "contained in either an aggregate function or the GROUP BY clause."
+                    )
+
+    def order_by(
+        self, text: str, *, aliases: frozenset[str] = frozenset(), width: int = 0
+    ) -> Rendered:
+        """``width`` is the number of select-list items: ``ORDER BY 2`` names the second, as
+        in T-SQL; any other constant is refused (SQL Server error 408)."""
         select = self._parse(f"SELECT 1 ORDER BY {text}", text, allowed={"expressions", "order"})
         out = Rendered("")
         parts = []
-        for ordered in select.args["order"].expressions:
+        for position, ordered in enumerate(select.args["order"].expressions, 1):
             target = ordered.this
             if isinstance(target, exp.Column) and target.name.lower() in aliases:
                 rendered = quote(target.name)
+            elif isinstance(target, exp.Literal) and not target.is_string and target.is_int:
+                n = int(str(target.this))
+                if not 1 <= n <= width:
+                    raise SqlRefused(
+                        f"The ORDER BY position number {n} is out of range of the number of "
+                        "items in the select list."
+                    )
+                rendered = str(n)  # a validated ordinal: SQLite reads it as T-SQL does
+            elif isinstance(target, CONSTANTS) or (
+                isinstance(target, exp.Neg) and isinstance(target.this, exp.Literal)
+            ):
+                raise SqlRefused(
+                    "A constant expression was encountered in the ORDER BY list, "
+                    f"position {position}."
+                )
             else:
                 rendered = self._render(target, out.params, aggregates=True)
             parts.append(f"{rendered} {'DESC' if ordered.args.get('desc') else 'ASC'}")
@@ -169,8 +229,24 @@ class Translator:
             raise SqlRefused(f"Password field '{real}' cannot be used in a query.")
         return real
 
+    def _operand(
+        self, node: exp.Expression, other: exp.Expression, params: list[Any], aggregates: bool
+    ) -> str:
+        """``node`` compared with ``other``: a string literal against a column is coerced to
+        that column's stored form."""
+        if isinstance(node, exp.Literal | exp.National) and isinstance(other, exp.Column):
+            value = _literal(node) if isinstance(node, exp.Literal) else str(node.this)
+            if isinstance(value, str) and not isinstance(other.this, exp.Star):
+                params.append(self.coerce(self._column(other), value))
+                return "?"
+        return self._render(node, params, aggregates=aggregates)
+
     def _render(self, node: exp.Expression, params: list[Any], *, aggregates: bool) -> str:
         r = lambda n: self._render(n, params, aggregates=aggregates)  # noqa: E731
+
+        def vs(n: exp.Expression, other: exp.Expression) -> str:
+            return self._operand(n, other, params, aggregates)
+
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise SqlRefused("Incorrect syntax near '*'.")
@@ -196,7 +272,8 @@ class Translator:
         if isinstance(node, exp.Neg):
             return f"(-{r(node.this)})"
         if type(node) in COMPARISONS:
-            return f"({r(node.this)} {COMPARISONS[type(node)]} {r(node.expression)})"
+            left, right = node.this, node.expression
+            return f"({vs(left, right)} {COMPARISONS[type(node)]} {vs(right, left)})"
         if type(node) in ARITHMETIC:
             return f"({r(node.this)} {ARITHMETIC[type(node)]} {r(node.expression)})"
         if isinstance(node, exp.Like):
@@ -208,14 +285,15 @@ class Translator:
                 raise SqlRefused("Incorrect syntax near 'IS'.")
             return f"({r(node.this)} IS NULL)"
         if isinstance(node, exp.Between):
-            return f"({r(node.this)} BETWEEN {r(node.args['low'])} AND {r(node.args['high'])})"
+            this, low, high = node.this, node.args["low"], node.args["high"]
+            return f"({r(this)} BETWEEN {vs(low, this)} AND {vs(high, this)})"
         if isinstance(node, exp.In):
             if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
                 raise SqlRefused("Subqueries are not supported by the sandbox.")
             items = node.expressions
             if not items:
                 raise SqlRefused("Incorrect syntax near ')'.")
-            return f"({r(node.this)} IN ({', '.join(r(i) for i in items)}))"
+            return f"({r(node.this)} IN ({', '.join(vs(i, node.this) for i in items)}))"
         if type(node) in AGGREGATES:
             if not aggregates:
                 raise SqlRefused(
@@ -255,6 +333,7 @@ class Translator:
         raise SqlRefused(f"Incorrect syntax near '{_short(node)}'.")
 
 
+CONSTANTS = (exp.Literal, exp.National, exp.Null, exp.Boolean)
 PREDICATES = (*COMPARISONS, exp.Like, exp.In, exp.Between, exp.Is)
 
 
@@ -279,17 +358,42 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _in_aggregate(node: exp.Expression, top: exp.Expression) -> bool:
+    parent = node.parent
+    while parent is not None and node is not top:
+        if isinstance(parent, tuple(AGGREGATES)):
+            return True
+        node, parent = parent, parent.parent
+    return False
+
+
 def _literal(node: exp.Literal) -> Any:
+    """A numeric literal as SQL Server reads it: exact up to 38 digits (bound as a REAL past
+    SQLite's 64-bit integers), a float within 8 bytes, else SQL Server's range error."""
     if node.is_string:
         return str(node.this)
     text = str(node.this)
     try:
-        return int(text)
+        n = int(text)
     except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise SqlRefused(f"Incorrect syntax near '{text[:40]}'.") from None
+        pass
+    else:
+        if len(text.lstrip("0")) > MAX_PRECISION:
+            raise SqlRefused(
+                f"The number '{text[:40]}' is out of the range for numeric representation "
+                "(maximum precision 38)."
+            )
+        return n if -INT64 <= n < INT64 else float(n)
+    try:
+        value = float(text)
+    except ValueError:
+        raise SqlRefused(f"Incorrect syntax near '{text[:40]}'.") from None
+    if math.isinf(value) or math.isnan(value):
+        raise SqlRefused(
+            f"The floating point value '{text[:40]}' is out of the range of computer "
+            "representation (8 bytes)."
+        )
+    return value
 
 
 def _short(node: exp.Expression) -> str:

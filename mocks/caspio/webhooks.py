@@ -4,6 +4,7 @@ POSTs ([C] §8.2), sent through the kernel's WebhookSender (log, attempts, redel
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 from .models import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, iso
 
+ONE_SECOND = timedelta(seconds=1)
 WEBHOOK_KEYS = (
     "Id",
     "Status",
@@ -48,6 +50,21 @@ EVENT_KEYS = (
 class Webhooks:
     def __init__(self, backend: CaspioBackend) -> None:
         self.backend = backend
+        # CallThrottling pacing per webhook: id(hook) → (hook, window start, calls in it)
+        self._pace: dict[int, tuple[dict[str, Any], datetime, int]] = {}
+
+    def _slot(self, hook: dict[str, Any], now: datetime) -> datetime:
+        """When the next call of ``hook`` may go out. [C] §8.4: CallThrottling is the most
+        calls per second; extra messages are queued and sent in later one-second batches
+        ([I] a batch's second starts at its first call, on the virtual clock)."""
+        entry = self._pace.get(id(hook))
+        start, used = (entry[1], entry[2]) if entry and entry[0] is hook else (now, 0)
+        if now >= start + ONE_SECOND:
+            start, used = now, 0
+        if used >= hook["CallThrottling"]:
+            start, used = start + ONE_SECOND, 0
+        self._pace[id(hook)] = (hook, start, used + 1)
+        return max(start, now)
 
     # validation ------------------------------------------------------------------------------
     def _urls(self, state: CaspioState, urls: Any, own: str | None) -> list[str]:
@@ -331,7 +348,9 @@ class Webhooks:
                         "data": [data],
                     }
                     for url in hook["OutgoingUrls"]:
-                        self.backend.count_call(state, 1)  # [O] §7 webhooks share the meter
+                        slot = self._slot(hook, kernel.clock.now())
+                        # [O] §7 webhooks share the meter; never refused (the change is made)
+                        self.backend.count_call(state, 1, refuse=False)
                         hook["Messages"] = hook.get("Messages", 0) + 1
                         hook["Calls"] = hook.get("Calls", 0) + 1
                         kernel.webhooks.enqueue(
@@ -346,6 +365,7 @@ class Webhooks:
                                 "eventId": ev["Id"],
                                 "CallThrottling": hook["CallThrottling"],
                             },
+                            not_before=slot,
                         )
                         sent += 1
         return sent

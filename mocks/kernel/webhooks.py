@@ -117,7 +117,10 @@ class WebhookSender:
         max_attempts: int | None = None,
         meta: dict[str, Any] | None = None,
         send_now: bool = True,
+        not_before: datetime | None = None,
     ) -> Delivery:
+        """Log a delivery and attempt it now, or at ``not_before`` on the virtual clock (a
+        vendor's pacing, e.g. a per-second call limit)."""
         with self._lock:
             delivery = Delivery(
                 next(self._ids),
@@ -132,7 +135,10 @@ class WebhookSender:
                 meta=dict(meta or {}),
             )
             self._deliveries[delivery.id] = delivery
-        if send_now:
+        if not_before is not None and not_before > delivery.created_at:
+            delivery.next_attempt_at = not_before
+            self._wake_after((not_before - delivery.created_at).total_seconds())
+        elif send_now:
             self._spawn(self._attempt(delivery))
         return delivery
 
@@ -191,6 +197,29 @@ class WebhookSender:
         task = loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _wake_after(self, seconds: float) -> None:
+        """On a running clock, send what is due after ``seconds``; a frozen clock sends it
+        when moved past (``_on_clock_moved``)."""
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        loop = running or self._loop
+        if loop is None or loop.is_closed():
+            return
+        self._loop = loop  # the loop a clock move kicks
+        if self.clock.frozen:
+            return
+
+        def arm() -> None:
+            loop.call_later(seconds, lambda: self._spawn(self.deliver_due()))
+
+        if running is loop:
+            arm()
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(arm)
 
     def _on_clock_moved(self, _now: datetime) -> None:
         loop = self._loop
@@ -262,5 +291,4 @@ class WebhookSender:
         delivery.status = "retrying"
         wait = self.backoff[min(len(delivery.attempts) - 1, len(self.backoff) - 1)]
         delivery.next_attempt_at = self.clock.now() + timedelta(seconds=wait)
-        if not self.clock.frozen and self._loop is not None:
-            self._loop.call_later(wait, lambda: self._spawn(self.deliver_due()))
+        self._wake_after(wait)

@@ -83,3 +83,50 @@ def test_state_survives_restart_with_data_dir(tmp_path: Path) -> None:
         assert new.json()["Result"][0]["PK_ID"] == 2
     finally:
         second.close()
+
+
+def test_error_mode_charges_the_call_first_and_never_aborts_webhook_messages(
+    env: CaspioEnv,
+) -> None:
+    r = env.call(
+        "POST",
+        "/outgoingWebhooks",
+        json={
+            "Name": "two",
+            "OutgoingUrls": ["http://127.0.0.1:9/hook", "http://localhost:9/hook"],
+        },
+    )
+    hook = r.json()
+    ev = {"EventType": "table.recordInsert", "ObjectName": "Patients"}
+    assert env.call("POST", f"/outgoingWebhooks/{hook['Id']}/events", json=ev).status_code == 201
+    used = env.admin("GET", "/meter")["used"]
+    env.admin("POST", "/meter", json={"allowance": used + 2, "over_quota": "error"})
+    # the call fits (used+1); its two messages follow the change: sent, one as overage
+    r = env.call("POST", "/tables/Patients/records", json={"FirstName": "Fits"})
+    assert r.status_code == 201, r.text
+    env.settle()
+    assert len(env.kernel.webhooks.items()) == 2
+    assert env.admin("GET", "/meter") | {"over_quota": "error"} == {
+        "used": used + 3,
+        "allowance": used + 2,
+        "overage": 1,
+        "over_quota": "error",
+    }
+    before = env.backend.dump_state(env.backend.state())["tables"]
+    # over the allowance: refused before anything happens, and the refusal is not charged
+    r = env.call("POST", "/tables/Patients/records", json={"FirstName": "Refused"})
+    assert r.status_code == 400 and r.json()[0]["name"] == "api-calls-rate"
+    assert env.backend.dump_state(env.backend.state())["tables"] == before
+    assert len(env.kernel.webhooks.items()) == 2
+    assert env.admin("GET", "/meter")["used"] == used + 3
+
+
+def test_the_over_quota_answer_conforms_to_the_spec(env: CaspioEnv) -> None:
+    from contracts import assert_conforms
+
+    used = env.admin("GET", "/meter")["used"]
+    env.admin("POST", "/meter", json={"allowance": used, "over_quota": "error"})
+    for method, path in [("GET", "/tables"), ("POST", "/tables/Patients/records")]:
+        r = env.call(method, path, json={})
+        assert r.status_code == 400
+        assert_conforms(r, vendor="caspio")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -60,6 +61,10 @@ HOSTILE = [
     "NULL",
     "",
     "   ",
+    "PK_ID = 99999999999999999999999",
+    "Visits < -99999999999999999999999",
+    "PK_ID = 1" + "0" * 40,
+    "Visits > 1e400",
 ]
 FRAGMENTS = [
     "Visits",
@@ -110,12 +115,22 @@ FRAGMENTS = [
     "*",
     "%",
     "\x00",
+    "99999999999999999999999",
+    "-9223372036854775809",
+    "9" * 40,
+    "1e400",
 ]
 hostile_text = st.one_of(
     st.sampled_from(HOSTILE),
     st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12).map(" ".join),
     st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12).map("".join),
     st.text(max_size=40),
+    st.builds(
+        "{} {} {}".format,
+        st.sampled_from(["PK_ID", "Visits", "Active"]),
+        st.sampled_from(["=", "<", ">=", "<>"]),
+        st.integers(-(10**45), 10**45),
+    ),
 )
 
 ENV: CaspioEnv | None = None
@@ -209,6 +224,8 @@ ANSWERED = {
     '"Visits" = 1': None,  # a quoted identifier is a column in T-SQL
     "": 20,  # no filter
     "   ": 20,
+    "PK_ID = 99999999999999999999999": 0,  # beyond 64 bits: still a number (numeric(23))
+    "Visits < -99999999999999999999999": 0,
 }
 
 
@@ -228,18 +245,19 @@ def test_each_hostile_example(shared: CaspioEnv, text: str) -> None:
 
 # reference evaluation ---------------------------------------------------------------------------
 REF_ROWS: list[dict[str, Any]] = [
-    {"A": a, "B": b, "C": c}
-    for a, b, c in [
-        (1, "ab", True),
-        (2, "Ab", False),
-        (None, "b", True),
-        (3, None, None),
-        (-1, "aab", False),
-        (0, "", True),
-        (2, "ba", None),
-        (5, "B", False),
+    {"A": a, "B": b, "C": c, "D": d}
+    for a, b, c, d in [
+        (1, "ab", True, "2004-07-20T00:00:00"),
+        (2, "Ab", False, "2004-07-20T09:30:00"),
+        (None, "b", True, None),
+        (3, None, None, "2004-07-19T23:59:59"),
+        (-1, "aab", False, "2004-07-21T00:00:00"),
+        (0, "", True, "1999-12-31T12:00:00"),
+        (2, "ba", None, "2004-07-20T00:00:00"),
+        (5, "B", False, None),
     ]
 ]
+DAYS = ["2004-07-19", "2004-07-20", "2004-07-21", "1999-12-31"]
 
 Pred = Callable[[dict[str, Any]], bool | None]
 Leaf = tuple[str, Pred]
@@ -251,6 +269,10 @@ def _cmp(op: str, x: Any, y: Any) -> bool | None:
     if isinstance(x, str):
         x, y = x.lower(), y.lower()
     return {"=": x == y, "<>": x != y, "<": x < y, ">": x > y, "<=": x <= y, ">=": x >= y}[op]
+
+
+def _day(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace(" ", "T"))
 
 
 def _like(value: Any, pattern: str) -> bool | None:
@@ -273,19 +295,41 @@ def _or(x: bool | None, y: bool | None) -> bool | None:
 
 
 ints = st.integers(-2, 6)
+# [C] §5.5 'YYYY-MM-DD' (and date-times, with 'T' or a space) compare as dates
+dates = st.builds(
+    "{}{}".format,
+    st.sampled_from(DAYS),
+    st.sampled_from(["", "T00:00:00", " 09:30", "T09:30:00", "T23:59:59", "T12:00:00.5"]),
+)
 strs = st.text(alphabet="abAB", max_size=3)
 ops = st.sampled_from(["=", "<>", "<", ">", "<=", ">="])
 
 
 @st.composite
 def leaf(draw: st.DrawFn) -> Leaf:
-    kind = draw(st.sampled_from(["int", "str", "bool", "null", "in", "between", "like"]))
+    kind = draw(
+        st.sampled_from(["int", "str", "bool", "null", "in", "between", "like", "date", "dates"])
+    )
     if kind == "int":
         op, v = draw(ops), draw(ints)
         return f"A {op} {v}", lambda r, op=op, v=v: _cmp(op, r["A"], v)
     if kind == "str":
         op, v = draw(ops), draw(strs)
         return f"B {op} '{v}'", lambda r, op=op, v=v: _cmp(op, r["B"], v)
+    if kind == "date":
+        op, v = draw(ops), draw(dates)
+        return f"D {op} '{v}'", lambda r, op=op, v=v: _cmp(op, _day(r["D"]), _day(v))
+    if kind == "dates":
+        lo, hi = sorted([draw(dates), draw(dates)], key=_day)
+        if draw(st.booleans()):
+            return f"D BETWEEN '{lo}' AND '{hi}'", lambda r, lo=lo, hi=hi: _and(
+                _cmp(">=", _day(r["D"]), _day(lo)), _cmp("<=", _day(r["D"]), _day(hi))
+            )
+
+        def in_pred(r: dict[str, Any], vals: tuple[str, str] = (lo, hi)) -> bool | None:
+            return None if r["D"] is None else _day(r["D"]) in {_day(v) for v in vals}
+
+        return f"D IN ('{lo}', '{hi}')", in_pred
     if kind == "bool":
         v = draw(st.sampled_from([0, 1]))
         return f"C = {v}", lambda r, v=v: None if r["C"] is None else int(r["C"]) == v
@@ -326,6 +370,7 @@ def ref_env() -> Any:
         {"Name": "A", "Type": "INTEGER"},
         {"Name": "B", "Type": "STRING"},
         {"Name": "C", "Type": "YES/NO"},
+        {"Name": "D", "Type": "DATE/TIME"},
     ]
     assert env.call("POST", "/tables", json={"Name": "Ref", "Fields": fields}).status_code == 201
     for row in REF_ROWS:
@@ -341,3 +386,17 @@ def test_filtering_agrees_with_a_reference_evaluation(ref_env: CaspioEnv, expr: 
     got = [r["PK_ID"] for r in ref_env.records("Ref", **{"q.where": text})]
     want = [i for i, row in enumerate(REF_ROWS, 1) if pred(row) is True]
     assert got == want, text
+
+
+def test_dates_in_where_compare_as_dates(ref_env: CaspioEnv) -> None:
+    """[C] §5.5: ``'YYYY-MM-DD'`` is accepted in where; it means midnight of that day."""
+
+    def ids(where: str) -> list[int]:
+        return [r["PK_ID"] for r in ref_env.records("Ref", **{"q.where": where})]
+
+    assert ids("D = '2004-07-20'") == [1, 7]
+    assert ids("D <= '2004-07-20'") == [1, 4, 6, 7]
+    assert ids("'2004-07-21' > D AND D >= N'2004-07-20'") == [1, 2, 7]
+    r = ref_env.call("GET", "/tables/Ref/records", params={"q.where": "D = '20th July'"})
+    assert r.status_code == 400 and r.json()["Code"] == "SqlServerError"
+    assert "Conversion failed" in r.json()["Message"]

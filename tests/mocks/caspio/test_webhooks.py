@@ -176,3 +176,33 @@ def test_orphans_after_profile_deletion(env: CaspioEnv) -> None:
     assert orphans["count"] == 1 and orphans["items"][0]["CreatedBy"] == "Keragon demo"
     env.admin("DELETE", "/orphans")
     assert env.admin("GET", "/orphans")["count"] == 0
+
+
+def test_call_throttling_paces_deliveries_per_second_on_the_virtual_clock(
+    env: CaspioEnv,
+) -> None:
+    """[C] §8.4: CallThrottling is the most calls per second; extra messages wait in queue."""
+    hook = env.webhook([UPDATE])
+    env.call("PUT", f"/outgoingWebhooks/{hook['Id']}", json={"CallThrottling": 2})
+    r = env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID <= 5"}, json={"Notes": "p"}
+    )
+    assert r.json()["RecordsAffected"] == 5
+    env.settle()
+    seen = [len(env.received)]
+    items = env.admin("GET", "/webhooks/deliveries")["items"]
+    waiting = sorted(d["next_attempt_at"] for d in items if d["status"] == "pending")
+    assert waiting == ["2026-01-01T12:00:01Z"] * 2 + ["2026-01-01T12:00:02Z"]
+    for _ in range(2):
+        env.admin("POST", "/clock", json={"advance_seconds": 1})
+        env.settle()
+        seen.append(len(env.received))
+    assert seen == [2, 4, 5]
+    assert [m["data"][0]["PK_ID"] for m in env.received] == [1, 2, 3, 4, 5]
+    assert {m["eventDate"] for m in env.received} == {"2026-01-01T12:00:00"}  # made at once
+    # a later change in a fresh second goes out at once again
+    env.call(
+        "PUT", "/tables/Patients/records", params={"q.where": "PK_ID = 6"}, json={"Notes": "q"}
+    )
+    env.settle()
+    assert len(env.received) == 6
