@@ -13,6 +13,7 @@ import re
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -133,6 +134,18 @@ class CaspioState:
 def iso(dt: datetime) -> str:
     """[C] §5.5: ISO 8601 without a zone suffix, UTC."""
     return dt.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One SQLite transaction: all of it or none; an SQLite error is Caspio's SqlServerError."""
+    try:
+        db.execute("BEGIN")
+        yield
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        db.execute("ROLLBACK")
+        raise SqlError(_sql_message(exc)) from None
 
 
 class CaspioBackend(Backend[CaspioState]):
@@ -407,16 +420,11 @@ class CaspioBackend(Backend[CaspioState]):
             cols = ['"PK_ID" INTEGER PRIMARY KEY AUTOINCREMENT'] + [
                 self._column_sql(f) for f in table.fields
             ]
-            try:
-                state.db.execute("BEGIN")
+            with _transaction(state.db):
                 state.db.execute(f"CREATE TABLE {quote(name)} ({', '.join(cols)})")
                 for f in table.fields:
                     if f["Unique"]:
                         self._unique_index(state, table, f["Name"])
-                state.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                state.db.execute("ROLLBACK")
-                raise SqlError(_sql_message(exc)) from None
             state.tables[name.lower()] = table
             return table
 
@@ -496,17 +504,12 @@ class CaspioBackend(Backend[CaspioState]):
     def add_field(self, state: CaspioState, table: Table, spec: Any) -> dict[str, Any]:
         with state.lock:
             obj = self._field_object(table, spec)
-            try:
-                state.db.execute("BEGIN")
+            with _transaction(state.db):
                 state.db.execute(
                     f"ALTER TABLE {quote(table.name)} ADD COLUMN {self._column_sql(obj)}"
                 )
                 if obj["Unique"]:
                     self._unique_index(state, table, obj["Name"])
-                state.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                state.db.execute("ROLLBACK")
-                raise SqlError(_sql_message(exc)) from None
             table.fields.append(obj)
             return obj
 
@@ -551,14 +554,9 @@ class CaspioBackend(Backend[CaspioState]):
         if f is None:
             raise NotFound("Requested object not found")
         with state.lock:
-            try:
-                state.db.execute("BEGIN")
+            with _transaction(state.db):
                 self._drop_indexes(state, table, f["Name"])
                 state.db.execute(f"ALTER TABLE {quote(table.name)} DROP COLUMN {quote(f['Name'])}")
-                state.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                state.db.execute("ROLLBACK")
-                raise SqlError(_sql_message(exc)) from None
             table.fields.remove(f)
             for i, other in enumerate(table.fields, 1):
                 other["DisplayOrder"] = i
@@ -785,16 +783,11 @@ class CaspioBackend(Backend[CaspioState]):
             ids = [r["PK_ID"] for r in before]
             marks = ", ".join("?" for _ in ids)
             sets = ", ".join(f"{quote(c)} = ?" for c in values)
-            try:
-                state.db.execute("BEGIN")
+            with _transaction(state.db):
                 state.db.execute(
                     f"UPDATE {quote(table.name)} SET {sets} WHERE PK_ID IN ({marks})",
                     [*values.values(), *ids],
                 )
-                state.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                state.db.execute("ROLLBACK")
-                raise SqlError(_sql_message(exc)) from None
             after = self._fetch(state, table, f"PK_ID IN ({marks})", ids)
         self.hooks.fire(
             tenant, state, table, "table.recordUpdate", list(zip(before, after, strict=True))
