@@ -116,7 +116,15 @@ def run_case(target: Target, case: dict[str, Any], admin: bool = True) -> CaseRe
             result.problems += [f"{where}: {p}" for p in problems]
             return result
         for name, path in (step.get("save") or {}).items():
-            saved[name] = json_path(_json(response), path)
+            try:
+                saved[name] = json_path(_json(response), path)
+            except KeyError:
+                result.status = "failed"
+                result.problems.append(
+                    f"step {index}: the answer has no {path!r} to keep as {{{name}}} "
+                    f"(status {response.status_code}: {response.text[:200]})"
+                )
+                return result
     return result
 
 

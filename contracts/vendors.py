@@ -61,7 +61,8 @@ VENDORS: dict[str, Vendor] = {
             "whatconverts.yaml",
             "/api/v1",
             ("api_token", "api_secret", "master_token", "master_secret", "profile_id"),
-            ("api_token", "api_secret"),
+            # [C] whatconverts.md §4: creating a lead needs the profile it belongs to
+            ("api_token", "api_secret", "profile_id"),
             "profile",
             "mocks.whatconverts",
             # whatconverts.md §2, §4 ([I]): the error_message texts clients match on

@@ -299,7 +299,15 @@ def test_cli_fails_on_drift_and_hides_credentials(tmp_path: Path) -> None:
     secret = "sbx_do_not_print_me_123456"
     result = CliRunner().invoke(
         app,
-        [*DEAD_TARGET, "--auth", "api_token=sbx_tok", "--auth", f"api_secret={secret}"],
+        [
+            *DEAD_TARGET,
+            "--auth",
+            "api_token=sbx_tok",
+            "--auth",
+            f"api_secret={secret}",
+            "--auth",
+            "profile_id=101",
+        ],
     )
     assert result.exit_code == 1
     assert "FAIL" in result.output and secret not in result.output
@@ -515,3 +523,33 @@ def test_check_with_wrong_credentials_names_the_reason(name: str, wrong: dict[st
     assert operations and all(not o.passed for o in operations)
     assert all(o.failures[0].startswith("could not authenticate:") for o in operations)
     assert all(o.examples == 0 for o in operations)  # nothing generated against a dead end
+
+
+def test_cases_hold_on_a_stack_that_has_been_used() -> None:
+    """Cases look at their own requests' traces, not at everything the target ever saw: live
+    events dispatched before (or by an earlier run) do not fail the test-key case."""
+    with in_process(vendor("ours")) as target:
+        live_event = {"token": target.credentials["token"], "event": "lead_created"}
+        sent = target.client.post(
+            f"{target.api_base}/track", json={**live_event, "email": "earlier@example.com"}
+        )
+        assert sent.status_code == 200
+        for _ in range(2):
+            results = run_cases(target)
+            assert all(r.status == "passed" for r in results), [r.problems for r in results]
+
+
+def test_a_value_a_case_cannot_keep_fails_the_case_with_the_answer() -> None:
+    case = {
+        "name": "keeps a missing value",
+        "steps": [
+            {
+                "request": {"method": "POST", "path": "/track", "json": {"event": "x"}},
+                "save": {"nothing": "items.0.id"},
+            }
+        ],
+    }
+    with in_process(vendor("ours")) as target:
+        (result,) = run_cases(target, [case])
+    assert result.status == "failed"
+    assert "no 'items.0.id' to keep as {nothing}" in result.problems[0]
