@@ -168,8 +168,31 @@ def run_scenarios(
     except (ScenarioError, FileNotFoundError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    results = execute(scenarios, url=url, seed=seed, quiet=quiet, follow=follow)
+    try:
+        results = execute(scenarios, url=url, seed=seed, quiet=quiet, follow=follow)
+    except StackUnreachable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+class StackUnreachable(RuntimeError):
+    """``--url`` does not lead to a running stack's engine."""
+
+
+def remote_driver(url: str) -> Any:
+    """A driver for the stack whose engine is at ``url``, or a StackUnreachable saying why."""
+    import httpx
+
+    from .driver import DriverError, StackDriver
+
+    try:
+        return StackDriver.remote(url)
+    except (DriverError, httpx.HTTPError, OSError) as exc:
+        raise StackUnreachable(
+            f"no careflow stack answers at {url} ({exc}). Start one with `careflow up` and pass "
+            "the engine's URL (the info file's engine.url, e.g. http://127.0.0.1:8400)."
+        ) from None
 
 
 def scenario_path(name: str) -> Path:
@@ -204,17 +227,18 @@ def execute(
             "workflows, fake data, faults) and sets its clock; the clock is put back afterwards.",
             highlight=False,
         )
-        restore_clock = _clock_restorer(StackDriver.remote(url))
+        restore_clock = _clock_restorer(remote_driver(url))
     try:
         for scenario in scenarios:
             if url:
-                driver = StackDriver.remote(url)
+                driver = remote_driver(url)
             else:
                 wanted = scenario.seed or seed
                 if wanted not in stacks:
                     stacks[wanted] = InProcessStack(seed=wanted).__enter__()
                 driver = StackDriver.in_process(stacks[wanted])
-            results.append(ScenarioRunner(driver).run(scenario))
+            runner = ScenarioRunner(driver, leave_active=url is None)
+            results.append(runner.run(scenario))
             print_result(console, results[-1], quiet=quiet, follow=follow)
     finally:
         for stack in stacks.values():
@@ -248,7 +272,7 @@ def list_scenarios() -> None:
     from .format import builtin_scenarios, load_scenario
 
     table = Table(title="built-in scenarios (careflow run NAME runs one)")
-    table.add_column("name", overflow="fold")
+    table.add_column("name", no_wrap=True)  # copied into `careflow run NAME`: one piece
     table.add_column("title", overflow="fold")
     table.add_column("description", overflow="fold")
     for path in builtin_scenarios():
@@ -272,14 +296,14 @@ def caspio_orphans(
 ) -> None:
     """List (and with --clean delete) outgoing webhooks left behind in Caspio when the web
     services profile was deleted before the Keragon workflows that created them."""
-    from .driver import DriverError, StackDriver
+    from .driver import DriverError
 
     try:
-        driver = StackDriver.remote(url)
+        driver = remote_driver(url)
         found = driver.admin("caspio", "GET", "/orphans")
-    except (DriverError, OSError) as exc:
+    except (StackUnreachable, DriverError) as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     table = Table(title=f"orphaned Caspio webhooks ({found['count']})")
     for column in ("Id", "Name", "OutgoingUrls", "CreatedBy"):
         table.add_column(column)

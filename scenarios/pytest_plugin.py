@@ -116,12 +116,15 @@ class StackHandle:
         return out
 
     def known_routes(self, name: str) -> list[str]:
-        app = self.stack.apps[name]
+        """The vendor's documented operations (its spec in ``contracts/``), as ``METHOD path``."""
+        from contracts.vendors import vendor
+
+        v = vendor(name)
         return [
-            f"{m} {route.path}"
-            for route in app.routes
-            for m in sorted(getattr(route, "methods", None) or [])
-            if not route.path.startswith("/__sandbox")
+            f"{method.upper()} {v.prefix}{path}"
+            for path, item in v.spec()["paths"].items()
+            for method in item
+            if method != "parameters"
         ]
 
 

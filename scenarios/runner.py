@@ -60,8 +60,11 @@ def render(value: Any, ctx: dict[str, Any]) -> Any:
 
 
 class ScenarioRunner:
-    def __init__(self, driver: StackDriver) -> None:
+    def __init__(self, driver: StackDriver, *, leave_active: bool = True) -> None:
+        """``leave_active=False`` deactivates the scenario's workflows when it ends, so that a
+        shared stack is not left polling or holding Caspio webhooks (``careflow run --url``)."""
         self.driver = driver
+        self.leave_active = leave_active
 
     # public --------------------------------------------------------------------------------
     def run(self, scenario: Scenario) -> ScenarioResult:
@@ -86,6 +89,8 @@ class ScenarioRunner:
         except (DriverError, KeyError, ValueError) as exc:
             result.failures.append(Failure("setup/step", f"{type(exc).__name__}: {exc}"))
         result.timeline = collect(self.driver, ctx["leads"])
+        if not self.leave_active:
+            self._deactivate(ctx["workflows"].values())
         result.seconds = time.perf_counter() - started
         return result
 
@@ -113,6 +118,15 @@ class ScenarioRunner:
                 d.workflow_action(created["id"], "activate")
         if any(e.kind == "meter" for e in self._all_expectations(scenario)):
             ctx["meter_start"] = caspio_meter_used(d)
+
+    def _deactivate(self, workflow_ids: Any) -> None:
+        for workflow_id in workflow_ids:
+            try:
+                if self.driver.engine("GET", f"/api/workflows/{workflow_id}").status_code == 200:
+                    self.driver.workflow_action(workflow_id, "deactivate")
+            except DriverError:
+                pass  # deleted by the scenario, or already inactive
+        self.driver.settle()
 
     def _credentials(self, auth: Any, ctx: dict[str, Any]) -> dict[str, Any]:
         info = self.driver.info

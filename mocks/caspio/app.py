@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Unpack
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import Response
 
 from mocks.kernel import FakeOptions, Kernel, build_fake_app
 
@@ -28,22 +26,6 @@ def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     @app.exception_handler(CaspioError)
     async def caspio_error(request: Request, exc: CaspioError) -> Response:
         return exc.response(str(request.url))
-
-    kernel_http_error = app.exception_handlers[StarletteHTTPException]
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: Exception) -> Response:
-        """The kernel's answer (404/405 for unknown routes) with [C] §6.1 ``Resource`` filled."""
-        response = await kernel_http_error(request, exc)
-        try:
-            body = json.loads(bytes(response.body))
-        except ValueError:
-            return response
-        if isinstance(body, dict) and body.get("Resource") == "":
-            body["Resource"] = str(request.url)
-            headers = {k: v for k, v in response.headers.items() if k != "content-length"}
-            return JSONResponse(body, response.status_code, headers=headers)
-        return response
 
     @app.exception_handler(sqlite3.Error)
     async def storage_error(request: Request, exc: sqlite3.Error) -> Response:

@@ -277,11 +277,21 @@ class CaspioBackend(Backend[CaspioState]):
     def credential_keys(self, state: CaspioState) -> list[str]:
         return [p.client_id for p in state.profiles.values()] + list(state.tokens)
 
-    def error_body(self, status: int, message: str) -> tuple[Any, dict[str, str]]:
+    def error_body(
+        self, status: int, message: str, resource: str = ""
+    ) -> tuple[Any, dict[str, str]]:
         from .errors import envelope
 
-        codes = {401: "Unauthorized", 404: "ObjectNotFound", 405: "ObjectNotFound"}
-        return envelope(codes.get(status, "InternalError"), message)
+        # [C] §6.2 codes by status; 401 is not in the table ([C] §2); 429 is undocumented
+        # ([?] §7): the sandbox calls it TooManyRequests.
+        codes = {
+            401: "Unauthorized",
+            403: "IpForbidden",
+            404: "ObjectNotFound",
+            405: "ObjectNotFound",
+            429: "TooManyRequests",
+        }
+        return envelope(codes.get(status, "InternalError"), message, resource)
 
     # profiles and OAuth ------------------------------------------------------------------------
     def add_profile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.routing import Match
 
 from .backend import DEFAULT_TENANT, CredentialRefused
 from .clock import parse_instant
@@ -79,6 +81,13 @@ async def read_document(request: Request) -> Any:
             return yaml.safe_load(raw)
         except yaml.YAMLError:
             raise HTTPException(422, f"body is neither JSON nor YAML: {exc}") from exc
+
+
+def serves(app: Any, pattern: str) -> bool:
+    """Whether any route of ``app`` answers a path of this fault pattern (any method)."""
+    probe = re.sub(r"\{[^}/]+\}", "1", pattern)
+    scope = {"type": "http", "path": probe, "method": "GET", "root_path": "", "headers": []}
+    return any(route.matches(scope)[0] != Match.NONE for route in app.routes)
 
 
 def build_admin_router(kernel: Kernel) -> APIRouter:
@@ -198,9 +207,10 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         return tenant_of(request) if explicit else None
 
     @router.get("/faults")
-    async def list_faults(tenant: str | None = None) -> dict[str, Any]:
+    async def list_faults(request: Request) -> dict[str, Any]:
+        """Every fault, or with a tenant header/parameter those that can hit that tenant."""
         faults = kernel.faults.items()
-        if tenant is not None:
+        if (tenant := explicit_tenant(request)) is not None:
             faults = [f for f in faults if f.spec.tenant in (None, tenant)]
         return {"items": [f.as_dict() for f in faults]}
 
@@ -208,7 +218,17 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
     async def add_fault(spec: FaultSpec, request: Request) -> dict[str, Any]:
         if spec.tenant is None and (tenant := explicit_tenant(request)) is not None:
             spec = spec.model_copy(update={"tenant": tenant})
-        return kernel.faults.add(spec).as_dict()
+        if spec.tenant is not None and not backend().has_tenant(spec.tenant):
+            raise HTTPException(
+                422, f"no tenant {spec.tenant!r} (create it with POST /__sandbox/tenants)"
+            )
+        created = kernel.faults.add(spec).as_dict()
+        if "*" not in spec.path and not serves(request.app, spec.path):
+            created["warning"] = (
+                f"this fake serves no route at {spec.path}: the fault fires only on requests "
+                "to that exact path (a typo?)"
+            )
+        return created
 
     @router.delete("/faults")
     async def clear_faults(request: Request) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def build_fake_app(
             if exc.status_code in (404, 405) and "route" not in request.scope
             else str(exc.detail)
         )
-        body, headers = backend.error_body(exc.status_code, message)
+        body, headers = backend.error_body(exc.status_code, message, str(request.url))
         return JSONResponse(body, exc.status_code, headers={**headers, **(exc.headers or {})})
 
     @app.exception_handler(RequestValidationError)

@@ -65,8 +65,11 @@ class Backend(Generic[S]):
         """Every credential value that identifies this tenant in a vendor request."""
         return []
 
-    def error_body(self, status: int, message: str) -> tuple[Any, dict[str, str]]:
-        """The vendor's error body (and headers) for ``status`` — used by faults and 404s."""
+    def error_body(
+        self, status: int, message: str, resource: str = ""
+    ) -> tuple[Any, dict[str, str]]:
+        """The vendor's error body (and headers) for ``status`` — used by faults and 404s;
+        ``resource`` is the request's URL, for vendors whose errors name it."""
         return {"error": message}, {}
 
     # tenants --------------------------------------------------------------------------------

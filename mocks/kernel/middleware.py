@@ -45,6 +45,13 @@ async def send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
+def request_url(scope: Scope) -> str:
+    """The URL a request was sent to, as the client wrote it."""
+    host = _header(scope, b"host") or "127.0.0.1"
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
+
+
 def request_credentials(scope: Scope, raw_body: bytes) -> Iterator[str]:
     """Every value in a request that could be a vendor credential, where vendors put them:
     Basic user / Bearer token, ``token``/``client_id``/``api_token`` in query, form or JSON
@@ -176,7 +183,7 @@ class SandboxMiddleware:
                 status = spec.status or 500
                 assert kernel.backend is not None
                 default_body, headers = kernel.backend.error_body(
-                    status, f"Injected fault #{fault.id}"
+                    status, f"Injected fault #{fault.id}", request_url(scope)
                 )
                 body_out = spec.body if spec.body is not None else default_body
                 headers = {**headers, "x-sandbox-fault": str(fault.id)}

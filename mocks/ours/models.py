@@ -309,7 +309,9 @@ class OursBackend(Backend[OursState]):
     def credential_keys(self, state: OursState) -> list[str]:
         return list(state.by_token)
 
-    def error_body(self, status: int, message: str) -> tuple[Any, dict[str, str]]:
+    def error_body(
+        self, status: int, message: str, resource: str = ""
+    ) -> tuple[Any, dict[str, str]]:
         # Ingest API errors: {"success": false} (vendor facts §6); we add a readable "error".
         return {"success": False, "error": message}, {}
 

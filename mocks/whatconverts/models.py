@@ -266,7 +266,9 @@ class WhatConvertsBackend(Backend[WCState]):
     def credential_keys(self, state: WCState) -> list[str]:
         return list(state.keys)
 
-    def error_body(self, status: int, message: str) -> tuple[Any, dict[str, str]]:
+    def error_body(
+        self, status: int, message: str, resource: str = ""
+    ) -> tuple[Any, dict[str, str]]:
         return {"error_message": message}, {}
 
     # auth and limits -----------------------------------------------------------------------

@@ -191,3 +191,34 @@ def test_a_client_that_has_its_answer_finds_it_in_the_journal(wc_app):
 
     asyncio.run(scenario())
     assert seen_in_journal == [True]
+
+
+def test_a_fault_for_an_unknown_tenant_is_422_and_adds_nothing(admin):
+    response = admin.post(
+        "/__sandbox/faults", json={"path": "/api/v1/leads"}, headers={"X-Sandbox-Tenant": "nope"}
+    )
+    assert response.status_code == 422
+    assert "no tenant 'nope'" in response.text and "POST /__sandbox/tenants" in response.text
+    assert admin.get("/__sandbox/faults").json() == {"items": []}
+
+
+def test_a_fault_on_a_path_no_route_serves_says_so(admin):
+    typo = admin.post("/__sandbox/faults", json={"path": "/api/v1/lead"}).json()
+    assert "serves no route at /api/v1/lead" in typo["warning"]
+    for path in ("/api/v1/leads", "/api/v1/leads/{id}", "/api/*"):
+        assert "warning" not in admin.post("/__sandbox/faults", json={"path": path}).json()
+
+
+def test_listing_faults_for_a_tenant_shows_what_can_hit_it(admin):
+    admin.post("/__sandbox/tenants", json={"name": "t1"})
+    admin.post("/__sandbox/tenants", json={"name": "t2"})
+    for tenant in ("t1", "t2"):
+        admin.post(
+            "/__sandbox/faults",
+            json={"path": "/api/v1/leads"},
+            headers={"X-Sandbox-Tenant": tenant},
+        )
+    admin.post("/__sandbox/faults", json={"path": "/api/v1/leads"})
+    listed = admin.get("/__sandbox/faults", headers={"X-Sandbox-Tenant": "t1"}).json()["items"]
+    assert [f["tenant"] for f in listed] == ["t1", None]
+    assert len(admin.get("/__sandbox/faults").json()["items"]) == 3

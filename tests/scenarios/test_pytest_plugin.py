@@ -62,7 +62,10 @@ def test_unmatched_request_fails_the_test_with_nearest_route(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
-        ["*requests that no fake could serve*", "*ours: POST /api/v1/trak*"]
+        [
+            "*requests that no fake could serve*",
+            "*ours: POST /api/v1/trak → 404; closest: POST /api/v1/track*",
+        ]
     )
 
 
@@ -129,3 +132,33 @@ def test_timeout_and_drop_faults_over_a_real_socket(ours):
         ("/api/v1/identify", 0, "drop"),
         ("/api/v1/batch", 0, "timeout"),
     ]
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_readme_example_client_sees_the_fault_then_the_leads(pytester, mode):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        pytestmark = pytest.mark.careflow(mode="{mode}")
+
+        class MyLeadsClient:
+            def __init__(self, http):
+                self.http = http
+
+            def list_leads(self):
+                for _ in range(3):
+                    response = self.http.get("/api/v1/leads")
+                    if response.status_code != 429:
+                        return response.json()["leads"]
+
+        def test_my_client_handles_rate_limits(whatconverts):
+            whatconverts.fault("/api/v1/leads", method="GET", status=429, retry_after=2, times=1)
+            creds = whatconverts.credentials
+            with whatconverts.client(auth=(creds["api_token"], creds["api_secret"])) as http:
+                assert MyLeadsClient(http).list_leads()
+            statuses = [e["status"] for e in whatconverts.journal(path="/api/v1/leads")]
+            assert statuses == [429, 200]
+        """
+    )
+    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)

@@ -163,17 +163,28 @@ def test_builtins_pass_against_careflow_up(tmp_path: Path):
         pinned = {"set": "2030-05-05T05:05:05Z", "frozen": True}
         assert httpx.post(f"{engine_url}/__sandbox/clock", json=pinned).status_code == 200
         # files, and one built-in by name as `careflow scenarios` lists it
-        files = [str(p) for p in BUILTINS[1:]] + [BUILTINS[0].stem]
+        # last, one whose workflows stay installed: --url leaves them inactive
+        files = [BUILTINS[0].stem, *(str(p) for p in BUILTINS[1:]), "wc_new_patient_inquiry"]
         out = careflow_run("--quiet", "--url", engine_url, *files)
         # the shared stack's clock is put back as it was
         clock = httpx.get(f"{engine_url}/__sandbox/clock").json()
         assert clock == {"now": "2030-05-05T05:05:05Z", "frozen": True}
+        # and nothing the scenarios installed is left polling or holding webhooks
+        workflows = httpx.get(f"{engine_url}/api/workflows").json()["items"]
+        assert workflows and all(w["status"] != "active" for w in workflows)
     finally:
         stop_up(proc)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "resets the stack" in out.stdout
-    assert out.stdout.count("│ passed") == len(BUILTINS)
+    assert out.stdout.count("│ passed") == len(BUILTINS) + 1
     assert "FAIL" not in out.stdout and "│ failed" not in out.stdout
+
+
+def test_careflow_run_says_when_no_stack_answers_at_url():
+    out = careflow_run(BUILTINS[0].stem, "--url", "http://127.0.0.1:9")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "no careflow stack answers at http://127.0.0.1:9" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
 
 
 def test_careflow_run_names_an_unknown_scenario():

@@ -142,3 +142,12 @@ def test_order_by_ordinal_names_a_select_item(env: CaspioEnv) -> None:
             params={"q.select": "PK_ID, Visits", "q.orderBy": text},
         )
         assert r.status_code == 400 and message in r.json()["Message"], text
+
+
+def test_an_injected_fault_is_a_caspio_envelope_naming_the_resource(env: CaspioEnv) -> None:
+    env.admin("POST", "/faults", json={"path": "/integrations/rest/v3/tables", "status": 429})
+    response = env.call("GET", "/tables")
+    body = response.json()
+    assert response.status_code == 429
+    assert body["Code"] == "TooManyRequests" and body["Resource"].endswith("/rest/v3/tables")
+    assert response.headers["X-Caspio-Request-ID"] == body["RequestId"]
