@@ -652,15 +652,21 @@ class Engine:
                 self.accept(row["id"], records, keys=keys, source=trigger.kind)
 
     async def _advance(self, run_id: str) -> int:
-        """Run a run's steps until it ends or waits; commit after every step."""
+        """Run a run's steps until it ends or waits; commit after every step. The run's record
+        is read once; after each step only its status is (a cancel may have landed)."""
         ran = 0
+        row = self.store.one("SELECT * FROM runs WHERE id = ?", run_id)
+        if row is None:
+            return ran
+        data = json.loads(row["data"])
+        status, wake_at = row["status"], row["wake_at"]
+        try:
+            workflow: WorkflowDef | None = self.workflow(row["workflow_id"])
+        except NotFound:
+            workflow = None  # the step ends the run as Terminated
         while True:
-            row = self.store.one("SELECT * FROM runs WHERE id = ?", run_id)
-            if row is None or row["status"] != "Running":
+            if status != "Running" or (wake_at and wake_at > self.now()):
                 return ran
-            if row["wake_at"] and row["wake_at"] > self.now():
-                return ran
-            data = json.loads(row["data"])
             index = next(
                 (
                     i
@@ -673,13 +679,19 @@ class Engine:
                 self._finish(run_id, data, "Completed")
                 return ran
             ran += 1
-            await self._run_step(row, data, index)
+            await self._run_step(row, data, index, workflow)
+            fresh = self.store.one("SELECT status, wake_at FROM runs WHERE id = ?", run_id)
+            if fresh is None:
+                return ran
+            status, wake_at = fresh["status"], fresh["wake_at"]
 
-    async def _run_step(self, row: Any, data: dict[str, Any], index: int) -> None:
+    async def _run_step(
+        self, row: Any, data: dict[str, Any], index: int, workflow: WorkflowDef | None = None
+    ) -> None:
         step_rec = data["steps"][index]
         step = StepDef.model_validate(step_rec["def"])
         try:
-            workflow = self.workflow(row["workflow_id"])
+            workflow = workflow or self.workflow(row["workflow_id"])
         except NotFound:
             self._finish(row["id"], data, "Terminated")
             return
@@ -689,7 +701,8 @@ class Engine:
             started_at=step_rec.get("started_at") or self.now(),
             order=step_rec.get("order") or time.monotonic_ns(),
         )
-        self._save(row["id"], data)  # a step is recorded as started before it runs
+        if step.app != "logic":  # logic steps have no side effects: running one again is harmless
+            self._save(row["id"], data)  # a step is recorded as started before it runs
         ctx = self._context(
             row["workflow_id"],
             workflow,
