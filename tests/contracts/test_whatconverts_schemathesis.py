@@ -79,6 +79,15 @@ def test_whatconverts_contract(case: schemathesis.Case) -> None:
         ("GET", "/leads", {"leads_per_page": 2500}, None, MASTER, 200),
         ("GET", "/leads/{lead_id}", {"customer_journey": "true"}, None, PROFILE, 200),
         ("POST", "/leads", {}, {"lead_type": "web_form", "form_name": "Intake"}, PROFILE, 200),
+        # a generated case that once broke the Lead schema: the year came back as "73"
+        (
+            "POST",
+            "/leads",
+            {},
+            {"lead_type": "appointment", "date_created": "0073-07-16T18:59:49+14:34"},
+            PROFILE,
+            200,
+        ),
         ("POST", "/leads/{lead_id}", {}, {"quotable": "yes", "quote_value": 10}, PROFILE, 200),
         ("POST", "/leads/{lead_id}", {}, {"lead_source": "google"}, PROFILE, 400),
         ("GET", "/accounts", {}, None, MASTER, 200),
