@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 
 from contracts import STANDARD_CHECKS as CHECKS
 from mocks.kernel import VirtualClock
 from mocks.whatconverts import create_app
+
+from . import contract_settings
 
 SPEC = Path(__file__).resolve().parents[2] / "contracts" / "whatconverts.yaml"
 BASE = "http://127.0.0.1:8401/api/v1"
@@ -58,7 +59,7 @@ def known_ids(case: schemathesis.Case) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@contract_settings(max_examples=25)
 def test_whatconverts_contract(case: schemathesis.Case) -> None:
     if case.method == "DELETE":
         # deleting the demo account/profile would starve the other examples of data
