@@ -154,21 +154,25 @@ CONCURRENT = 20  # §3 up to 20 concurrent requests
 
 
 def stamp(moment: datetime) -> str:
-    """§6.1 dates look like ``2016-02-01T14:09:01Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """[C] §1/§6.1 dates look like ``2016-02-01T14:09:01Z``: always a four-digit year
+    (``strftime("%Y")`` gives ``73`` for the year 73 on glibc, which breaks the contract's
+    pattern and the string order leads are sorted and filtered by)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def parse_date(value: str, name: str, *, end: bool = False) -> datetime:
-    """§5.1 ``YYYY-MM-DD`` or an ISO date-time (UTC)."""
+    """§5.1 ``YYYY-MM-DD`` or an ISO date-time, as a UTC instant; an instant outside years
+    1..9999 once in UTC (``0001-01-01T00:30:00+01:00``) is invalid too, not an overflow."""
     text = value.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
             return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise WCError(f"Invalid {name} parameter.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

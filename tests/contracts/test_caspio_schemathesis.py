@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 
 from contracts import STANDARD_CHECKS as CHECKS
 from mocks.caspio import create_app
 from mocks.kernel import VirtualClock
+
+from . import contract_settings
 
 SPEC = Path(__file__).resolve().parents[2] / "contracts" / "caspio.yaml"
 BASE = "http://127.0.0.1:8402"
@@ -35,7 +36,7 @@ def test_the_served_spec_is_the_contract_file() -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@contract_settings(max_examples=25)
 def test_caspio_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(base_url=BASE, checks=CHECKS)
     if case.path == "/oauth/token":

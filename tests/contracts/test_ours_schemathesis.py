@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 
 from contracts import STANDARD_CHECKS as CHECKS
 from mocks.kernel import VirtualClock
 from mocks.ours import create_app
+
+from . import contract_settings
 
 SPEC = Path(__file__).resolve().parents[2] / "contracts" / "ours.yaml"
 
@@ -43,7 +44,7 @@ def use_live_key(case: schemathesis.Case) -> bool:
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@contract_settings(max_examples=30)
 def test_ours_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(base_url="http://127.0.0.1:8403/api/v1", checks=CHECKS)
     if use_live_key(case):

@@ -177,6 +177,45 @@ def test_a_lead_cannot_be_created_in_the_future(env: WCEnv) -> None:
     assert now.status_code == 200 and now.json()["date_created"] == "2026-03-02T00:00:00Z"
 
 
+def test_a_lead_from_before_year_1000_keeps_a_four_digit_year(env: WCEnv) -> None:
+    """[C] §1 dates are ``YYYY-MM-DDTHH:MM:SSZ``: the year is zero-padded (strftime's %Y is
+    not, on glibc), so the contract's pattern holds and the string order stays the time order.
+    Found by the schemathesis contract test (a generated date_created of year 73)."""
+    import re
+
+    from mocks.whatconverts.responses import vendor_spec
+
+    lead_schema = vendor_spec()["components"]["schemas"]["Lead"]["properties"]
+    pattern = re.compile(lead_schema["date_created"]["pattern"])
+    made = env.profile.post(
+        "/leads",
+        data={"lead_type": "appointment", "date_created": "0073-07-16T18:59:49+14:34"},
+    )
+    assert made.status_code == 200, made.text
+    lead = made.json()
+    assert lead["date_created"] == lead["last_updated"] == "0073-07-16T04:25:49Z"
+    assert pattern.match(lead["date_created"]) and pattern.match(lead["last_updated"])
+    newest_first = env.profile.get("/leads", params={"leads_per_page": 2500}).json()["leads"]
+    assert newest_first[-1]["lead_id"] == lead["lead_id"]  # the oldest lead, not the newest
+    early = env.profile.get("/leads", params={"end_date": "0100-01-01"}).json()
+    assert [x["lead_id"] for x in early["leads"]] == [lead["lead_id"]]
+
+
+def test_a_date_beyond_the_calendar_in_utc_is_a_400(env: WCEnv) -> None:
+    """A valid ISO date-time whose UTC instant falls outside years 1..9999 names the parameter
+    (it used to overflow into a 500)."""
+    count = len(env.state.leads)
+    early = env.profile.post(
+        "/leads", data={"lead_type": "chat", "date_created": "0001-01-01T00:30:00+01:00"}
+    )
+    assert early.status_code == 400
+    assert early.json() == {"error_message": "Invalid date_created parameter."}
+    assert len(env.state.leads) == count
+    late = env.profile.get("/leads", params={"end_date": "9999-12-31T23:30:00-01:00"})
+    assert late.status_code == 400
+    assert late.json() == {"error_message": "Invalid end_date parameter."}
+
+
 def test_leads_have_no_delete_and_the_router_answers_404(env: WCEnv) -> None:
     """[C] §5 no DELETE /leads/{id}; §12 answer 404 like the real router (not 405)."""
     lead_id = min(env.state.leads)
