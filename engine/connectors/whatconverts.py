@@ -64,7 +64,8 @@ def _instant(value: str | None) -> datetime | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # four-digit year always (strftime writes year 73 as "73" on Linux)
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%SZ")
 
 
 def _lead_of(body: Any) -> dict[str, Any]:
