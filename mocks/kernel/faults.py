@@ -155,7 +155,7 @@ class FaultStore:
         self, method: str, path: str, tenant_of: Callable[[], str | None] = lambda: None
     ) -> Fault | None:
         """The first rule that matches and fires for this request, if any. ``tenant_of`` is
-        called (at most once is enough: callers cache) only for tenant-scoped rules."""
+        called only for tenant-scoped rules (the middleware's is computed once per request)."""
         if not self._faults:
             return None
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -124,6 +125,10 @@ class SandboxMiddleware:
         return wrapped
 
     def _tenant_of(self, scope: Scope, raw_body: bytes) -> Callable[[], str | None]:
+        """A lazy lookup of the request's tenant, done at most once however many tenant-scoped
+        faults ask (it may parse the body)."""
+
+        @functools.cache
         def resolve() -> str | None:
             backend = self.kernel.backend
             if backend is None:
