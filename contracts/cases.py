@@ -70,7 +70,7 @@ def load_cases(v: Vendor, path: Path | None = None) -> list[dict[str, Any]]:
     text = (
         path.read_text()
         if path
-        else resources.files("contracts").joinpath(f"cases/{v.name}.yaml").read_text()
+        else resources.files("careflow.contracts").joinpath(f"cases/{v.name}.yaml").read_text()
     )
     data = yaml.safe_load(text) or {}
     cases = data.get("cases") if isinstance(data, dict) else None

@@ -4,7 +4,7 @@ headers (required ones present, values matching their schema), JSON body matchin
 schema — and fail with every violation listed. Paths the vendor also serves under another
 spelling (Caspio's ``/rest/v2``) are checked as the spec's operation.
 
-    from contracts import assert_conforms
+    from careflow.contracts import assert_conforms
 
     def test_my_client(caspio):
         response = my_client.get_records("Patients")

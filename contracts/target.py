@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
-from mocks.kernel import is_loopback_url
+from careflow.mocks.kernel import is_loopback_url
 
 from .vendors import Vendor, credentials_from
 
@@ -69,8 +68,8 @@ def unreachable(target: Target, exc: httpx.TransportError) -> str:
 
 def in_process(v: Vendor, app: Any = None, seed: int = 0) -> Target:
     """The vendor's fake (or ``app``, e.g. a deliberately drifted one) without sockets."""
-    from mocks.kernel import VirtualClock
-    from scenarios.transports import BackgroundLoop, SyncASGITransport
+    from careflow.mocks.kernel import VirtualClock
+    from careflow.scenarios.transports import BackgroundLoop, SyncASGITransport
 
     if app is None:
         app = v.create_app(clock=VirtualClock(), seed=seed)

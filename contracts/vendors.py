@@ -64,7 +64,7 @@ VENDORS: dict[str, Vendor] = {
             # [C] whatconverts.md §4: creating a lead needs the profile it belongs to
             ("api_token", "api_secret", "profile_id"),
             "profile",
-            "mocks.whatconverts",
+            "careflow.mocks.whatconverts",
             # whatconverts.md §2, §4 ([I]): the error_message texts clients match on
             value_keys=("success", "deleted", "error_message"),
             probe_path="/leads?leads_per_page=1",
@@ -76,7 +76,7 @@ VENDORS: dict[str, Vendor] = {
             ("client_id", "client_secret"),
             ("client_id", "client_secret"),
             "bearer",
-            "mocks.caspio",
+            "careflow.mocks.caspio",
             # [C] caspio.md §4.1, §8.1: tables, fields and webhooks carry their own `Name`;
             # only record rows (§5: …/records) hold people's data
             record_paths=r"/records(/|$)",
@@ -93,7 +93,7 @@ VENDORS: dict[str, Vendor] = {
             ("token", "test_token"),
             ("token",),
             "live",
-            "mocks.ours",
+            "careflow.mocks.ours",
             value_keys=("success", "code"),  # no probe: Ours has no read call to try a key on
         ),
     )
@@ -109,7 +109,7 @@ def vendor(name: str) -> Vendor:
 
 @cache
 def load_spec(filename: str) -> dict[str, Any]:
-    return yaml.safe_load(resources.files("contracts").joinpath(filename).read_text())
+    return yaml.safe_load(resources.files("careflow.contracts").joinpath(filename).read_text())
 
 
 def credentials_from(

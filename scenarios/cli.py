@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from careflow.contracts.cli import contract_app
 from rich.console import Console
 from rich.table import Table
-
-from contracts.cli import contract_app
 
 app = typer.Typer(
     name="careflow",
@@ -253,7 +252,7 @@ def _clock_restorer(driver: Any) -> Callable[[], None]:
     """Put a shared stack's clock back as it was: frozen where it stood, or running on."""
     import time
 
-    from mocks.kernel import format_instant, parse_instant
+    from careflow.mocks.kernel import format_instant, parse_instant
 
     before, started = driver.clock(), time.monotonic()
 

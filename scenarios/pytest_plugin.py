@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from mocks.kernel import Kernel, is_loopback_host
+from careflow.mocks.kernel import Kernel, is_loopback_host
 
 from .stack import FAKES, SERVICES, InProcessStack, Stack
 
@@ -117,7 +116,7 @@ class StackHandle:
 
     def known_routes(self, name: str) -> list[str]:
         """The vendor's documented operations (its spec in ``contracts/``), as ``METHOD path``."""
-        from contracts.vendors import vendor
+        from careflow.contracts.vendors import vendor
 
         v = vendor(name)
         return [

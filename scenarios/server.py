@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-
-from mocks.kernel.middleware import SandboxDroppedConnection
+from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
 from .stack import PORT_OFFSETS, SERVICES, Stack
 
@@ -186,7 +185,7 @@ def spawn_up(info_file: Path, *extra: str, timeout: float = 30) -> subprocess.Po
         [
             sys.executable,
             "-m",
-            "scenarios.cli",
+            "careflow.scenarios.cli",
             "up",
             "--port",
             "0",

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from careflow.mocks import caspio, ours, whatconverts
+from careflow.mocks.kernel import Kernel, VirtualClock
 from fastapi import FastAPI
 
-import engine
-from mocks import caspio, ours, whatconverts
-from mocks.kernel import Kernel, VirtualClock
+from careflow import engine
 
 from .transports import BackgroundLoop, RoutingTransport, SyncASGITransport, netloc_of
 

@@ -16,8 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-
-from mocks.kernel import is_loopback_host
+from careflow.mocks.kernel import is_loopback_host
 
 
 class NoServiceError(httpx.ConnectError):

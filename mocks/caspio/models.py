@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mocks.kernel import Backend, Synthetic
+from careflow.mocks.kernel import Backend, Synthetic
 
 from .errors import BadBody, BadQuery, FieldNotFound, NoPrivileges, NotFound, OverQuota, SqlError
 from .sql import SqlRefused, Translator, quote

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mocks.kernel import Synthetic
+from careflow.mocks.kernel import Synthetic
 
 from .errors import CaspioError
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mocks.kernel.core import correlation_id
+from careflow.mocks.kernel.core import correlation_id
 
 from .errors import BadBody, NotFound
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from careflow.mocks.kernel.admin import tenant_of
 from fastapi import APIRouter, HTTPException, Request
-
-from mocks.kernel.admin import tenant_of
 
 from .models import OursBackend, OursState, Source
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mocks.kernel import Kernel
+from careflow.mocks.kernel import Kernel
 
 # Destination types the fake knows, with their display names. [C] platform-sdk type enum.
 DESTINATION_TYPES: dict[str, str] = {

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mocks.kernel import Backend, Synthetic, correlation_id, format_instant
-from mocks.kernel.synthetic import SANDBOX_MARK
+from careflow.mocks.kernel import Backend, Synthetic, correlation_id, format_instant
+from careflow.mocks.kernel.synthetic import SANDBOX_MARK
 
 from .destinations import Destination
 from .validation import IDENTIFY, TrackInput

@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
-from mocks.kernel.masking import PHI_KEYS, normalise
+from careflow.mocks.kernel.masking import PHI_KEYS, normalise
 
 PhiKind = Literal["email", "phone", "text"]
 

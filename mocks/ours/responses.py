@@ -31,7 +31,7 @@ OK = {"success": True}
 
 @cache
 def vendor_spec() -> dict[str, Any]:
-    text = resources.files("contracts").joinpath("ours.yaml").read_text()
+    text = resources.files("careflow.contracts").joinpath("ours.yaml").read_text()
     return yaml.safe_load(text)
 
 

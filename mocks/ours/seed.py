@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from mocks.kernel import Synthetic
+from careflow.mocks.kernel import Synthetic
 
 from .destinations import Destination
 from .models import AllowedEvent, GovernanceCategory, OursState, Source

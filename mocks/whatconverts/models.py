@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from mocks.kernel import Backend, Synthetic, correlation_id, is_loopback_url
+from careflow.mocks.kernel import Backend, Synthetic, correlation_id, is_loopback_url
 
 from .errors import TooManyRequests, Unauthorized, WCError
 

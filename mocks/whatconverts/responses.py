@@ -11,10 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import yaml
+from careflow.mocks.kernel.spec import RequestValidator
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-
-from mocks.kernel.spec import RequestValidator
 
 from . import accounts as acc
 from .errors import WCError
@@ -85,7 +84,9 @@ def _json_value(name: str, value: Any) -> Any:
 @cache
 def vendor_spec() -> dict[str, Any]:
     """contracts/whatconverts.yaml, served at /api/v1/openapi (not a vendor route)."""
-    return yaml.safe_load(resources.files("contracts").joinpath("whatconverts.yaml").read_text())
+    return yaml.safe_load(
+        resources.files("careflow.contracts").joinpath("whatconverts.yaml").read_text()
+    )
 
 
 @cache

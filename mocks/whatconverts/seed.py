@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from mocks.kernel import Synthetic
+from careflow.mocks.kernel import Synthetic
 
 from .models import ANSWER_STATUS, LEAD_TYPES, QUOTABLE, ApiKey, WCError, WCState, stamp
 

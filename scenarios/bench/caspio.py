@@ -19,9 +19,9 @@ WHERE = "Visits >= 0 AND (State <> 'ZZ' OR State IS NULL) AND FirstName LIKE '%'
 
 
 def _fake(rows: int) -> tuple[Any, str]:
-    from mocks.caspio import create_app
-    from mocks.caspio.seed import add_patients
-    from mocks.kernel import VirtualClock
+    from careflow.mocks.caspio import create_app
+    from careflow.mocks.caspio.seed import add_patients
+    from careflow.mocks.kernel import VirtualClock
 
     app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True))
     backend = app.state.backend
@@ -79,8 +79,8 @@ def insert(ctx: BenchContext) -> list[Measure]:
     n = ctx.n(1000, 100)
     app, token = _fake(20)
     db = _bare_db(app)
-    from mocks.caspio.seed import patient_row
-    from mocks.kernel import Synthetic
+    from careflow.mocks.caspio.seed import patient_row
+    from careflow.mocks.kernel import Synthetic
 
     syn = Synthetic(1, "bench")
     bodies = [patient_row(syn) for _ in range(64)]

@@ -19,8 +19,8 @@ ROWS = 1000
 
 
 def _fake() -> tuple[Any, str]:
-    from mocks.kernel import VirtualClock
-    from mocks.ours import create_app
+    from careflow.mocks.kernel import VirtualClock
+    from careflow.mocks.ours import create_app
 
     app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True))
     backend = app.state.backend

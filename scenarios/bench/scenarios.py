@@ -10,10 +10,10 @@ from . import BenchContext, Measure, benchmark
 @benchmark("scenarios.builtin")
 def builtin(ctx: BenchContext) -> list[Measure]:
     """Every built-in scenario (fakes + engine + expectations), as `careflow run` does."""
-    from scenarios.driver import StackDriver
-    from scenarios.format import builtin_scenarios, load_scenario
-    from scenarios.runner import ScenarioRunner
-    from scenarios.stack import InProcessStack
+    from careflow.scenarios.driver import StackDriver
+    from careflow.scenarios.format import builtin_scenarios, load_scenario
+    from careflow.scenarios.runner import ScenarioRunner
+    from careflow.scenarios.stack import InProcessStack
 
     scenarios = [load_scenario(p) for p in builtin_scenarios()]
     rounds = ctx.n(3, 1)

@@ -30,7 +30,7 @@ def cold_start(ctx: BenchContext) -> list[Measure]:
 @benchmark("stack.health")
 def health(ctx: BenchContext) -> list[Measure]:
     """Per-request cost of a fake's /__sandbox/health vs a bare Starlette app, in-process."""
-    from mocks.whatconverts import create_app
+    from careflow.mocks.whatconverts import create_app
 
     n = ctx.n(3000, 300)
     fake = create_app()

@@ -19,8 +19,8 @@ LEADS = 2500
 
 
 def _fake(leads: int) -> tuple[Any, dict[str, str]]:
-    from mocks.kernel import VirtualClock
-    from mocks.whatconverts import create_app
+    from careflow.mocks.kernel import VirtualClock
+    from careflow.mocks.whatconverts import create_app
 
     app = create_app(clock=VirtualClock("2026-03-02T12:00:00Z", frozen=True))
     backend = app.state.backend

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-
-from contracts import STANDARD_CHECKS as CHECKS
-from mocks.caspio import create_app
-from mocks.kernel import VirtualClock
+from careflow.contracts import STANDARD_CHECKS as CHECKS
+from careflow.mocks.caspio import create_app
+from careflow.mocks.kernel import VirtualClock
 
 from . import contract_settings
 

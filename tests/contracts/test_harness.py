@@ -14,17 +14,23 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from careflow.contracts import (
+    ConformanceError,
+    assert_conforms,
+    check_spec,
+    record,
+    run_cases,
+    verify,
+)
+from careflow.contracts.recordings import clean_exchange, import_har
+from careflow.contracts.report import DriftReport
+from careflow.contracts.scrub import FIRST, LAST, scrub
+from careflow.contracts.target import RemoteRefused, in_process, live
+from careflow.contracts.vendors import authenticate, credentials_from, vendor
+from careflow.scenarios.cli import app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
-
-from contracts import ConformanceError, assert_conforms, check_spec, record, run_cases, verify
-from contracts.recordings import clean_exchange, import_har
-from contracts.report import DriftReport
-from contracts.scrub import FIRST, LAST, scrub
-from contracts.target import RemoteRefused, in_process, live
-from contracts.vendors import authenticate, credentials_from, vendor
-from scenarios.cli import app
 
 
 @pytest.mark.parametrize("name", ["whatconverts", "caspio", "ours"])
@@ -135,7 +141,7 @@ def test_verify_names_each_drift(tmp_path: Path) -> None:
 
 
 def test_verify_compares_constant_values_not_data() -> None:
-    from contracts.diff import compare, value_keys
+    from careflow.contracts.diff import compare, value_keys
 
     keys = value_keys(vendor("caspio"))
     assert {"token_type", "expires_in", "Code"} <= keys

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-
-from contracts import STANDARD_CHECKS as CHECKS
-from mocks.kernel import VirtualClock
-from mocks.ours import create_app
+from careflow.contracts import STANDARD_CHECKS as CHECKS
+from careflow.mocks.kernel import VirtualClock
+from careflow.mocks.ours import create_app
 
 from . import contract_settings
 

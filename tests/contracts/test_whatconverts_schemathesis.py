@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-
-from contracts import STANDARD_CHECKS as CHECKS
-from mocks.kernel import VirtualClock
-from mocks.whatconverts import create_app
+from careflow.contracts import STANDARD_CHECKS as CHECKS
+from careflow.mocks.kernel import VirtualClock
+from careflow.mocks.whatconverts import create_app
 
 from . import contract_settings
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine import Engine
-from engine.connectors import Action, Context, Params, action
-from mocks.kernel import VirtualClock
+from careflow.engine import Engine
+from careflow.engine.connectors import Action, Context, Params, action
+from careflow.mocks.kernel import VirtualClock
 
 DATA = Path(sys.argv[1])
 

@@ -4,9 +4,8 @@ verified, never shown in runs, and never stored in clear."""
 from pathlib import Path
 
 import pytest
-
-from mocks.kernel import VirtualClock
-from scenarios import InProcessStack
+from careflow.mocks.kernel import VirtualClock
+from careflow.scenarios import InProcessStack
 
 
 @pytest.fixture

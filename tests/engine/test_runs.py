@@ -1,9 +1,8 @@
 import pytest
+from careflow.engine.connectors.logic import OPS, Condition
+from careflow.engine.core import Conflict
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.connectors.logic import OPS, Condition
-from engine.core import Conflict
 
 from .conftest import http_step
 
@@ -185,9 +184,8 @@ def test_backoff_never_waits_less_than_an_http_date_retry_after(attempt, delay):
     from email.utils import format_datetime
 
     import httpx
-
-    from engine.connectors.vendor_http import retry_after
-    from engine.core import backoff_seconds
+    from careflow.engine.connectors.vendor_http import retry_after
+    from careflow.engine.core import backoff_seconds
 
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=delay), usegmt=True)
@@ -385,8 +383,8 @@ def test_audit_masks_secrets_and_phi(h):
 
 
 def test_cancel_is_not_overwritten_by_a_step_failing_in_flight(h, monkeypatch):
-    from engine.connectors import StepError
-    from engine.connectors.http import Request
+    from careflow.engine.connectors import StepError
+    from careflow.engine.connectors.http import Request
 
     async def cancel_then_fail(self, ctx, params):
         h.engine.cancel_run(ctx.run_id)

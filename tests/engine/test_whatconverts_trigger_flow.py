@@ -3,9 +3,8 @@ lead's last_updated (a delay makes sure it lands on a later second than the quot
 once, whether the update arrives by poll or by webhook."""
 
 import pytest
-
-from mocks.kernel import VirtualClock
-from scenarios import InProcessStack
+from careflow.mocks.kernel import VirtualClock
+from careflow.scenarios import InProcessStack
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 import pytest
+from careflow.engine.model import WorkflowInvalid, load_workflow, parse_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.model import WorkflowInvalid, load_workflow, parse_text
 
 from .conftest import http_step
 
@@ -158,8 +157,8 @@ OPS = ["equals", "does not equal", "greater_than", "is_null", "Contains", "gt"]
     value=st.one_of(st.integers(), st.text(max_size=8), st.just("{{ trigger.v }}")),
 )
 def test_continue_if_is_refused_at_save_exactly_when_its_operator_is_unknown(op, value):
-    from engine.connectors.logic import OPS as KNOWN
-    from engine.connectors.logic import op_name
+    from careflow.engine.connectors.logic import OPS as KNOWN
+    from careflow.engine.connectors.logic import op_name
 
     step = {"id": "c", "app": "logic", "action": "continue_if",
             "params": {"value": value, "op": op, "other": 1}}  # fmt: skip

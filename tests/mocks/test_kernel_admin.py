@@ -1,7 +1,6 @@
 import pytest
-
-from mocks.kernel import VirtualClock
-from scenarios import InProcessStack
+from careflow.mocks.kernel import VirtualClock
+from careflow.scenarios import InProcessStack
 
 
 def test_health_names_the_service(admin):

@@ -2,9 +2,8 @@ import asyncio
 
 import httpx
 import pytest
-
-from mocks.kernel import FaultSpec, FaultStore
-from mocks.kernel.faults import compile_pattern
+from careflow.mocks.kernel import FaultSpec, FaultStore
+from careflow.mocks.kernel.faults import compile_pattern
 
 
 def test_patterns_match_params_and_wildcards():

@@ -1,8 +1,7 @@
+from careflow.mocks.kernel import Synthetic, production_credential_reason
+from careflow.mocks.kernel.synthetic import is_reserved_email, is_reserved_phone
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from mocks.kernel import Synthetic, production_credential_reason
-from mocks.kernel.synthetic import is_reserved_email, is_reserved_phone
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,9 +1,8 @@
 import json
 
 import httpx
-
-from scenarios.cli import app
-from scenarios.server import spawn_up, stop_up
+from careflow.scenarios.cli import app
+from careflow.scenarios.server import spawn_up, stop_up
 
 
 def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):

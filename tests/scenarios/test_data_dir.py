@@ -1,8 +1,7 @@
 import json
 
 import httpx
-
-from scenarios.server import spawn_up, stop_up
+from careflow.scenarios.server import spawn_up, stop_up
 
 
 def test_state_survives_a_restart_with_data_dir(tmp_path):

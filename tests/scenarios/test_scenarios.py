@@ -9,14 +9,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from scenarios.driver import StackDriver
-from scenarios.format import ScenarioError, builtin_scenarios, load_scenario, parse_scenario
-from scenarios.report import failure_text
-from scenarios.runner import ScenarioRunner
-from scenarios.server import spawn_up, stop_up
-from scenarios.stack import InProcessStack
-from scenarios.timeline import render
+from careflow.scenarios.driver import StackDriver
+from careflow.scenarios.format import (
+    ScenarioError,
+    builtin_scenarios,
+    load_scenario,
+    parse_scenario,
+)
+from careflow.scenarios.report import failure_text
+from careflow.scenarios.runner import ScenarioRunner
+from careflow.scenarios.server import spawn_up, stop_up
+from careflow.scenarios.stack import InProcessStack
+from careflow.scenarios.timeline import render
 
 BUILTINS = builtin_scenarios()
 
@@ -146,7 +150,7 @@ def test_setup_resets_state_between_scenarios_on_one_stack():
 def careflow_run(*args: str) -> subprocess.CompletedProcess[str]:
     """`careflow run ARGS` in a child process, on a wide console."""
     return subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "run", *args],
+        [sys.executable, "-m", "careflow.scenarios.cli", "run", *args],
         capture_output=True,
         text=True,
         timeout=120,

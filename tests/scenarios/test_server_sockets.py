@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from scenarios.server import bind_sockets
+from careflow.scenarios.server import bind_sockets
 
 
 def test_listeners_are_tcp_so_asyncio_sets_nodelay_on_accepted_connections():

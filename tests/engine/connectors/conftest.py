@@ -8,10 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-
-from engine.connectors import Context
-from mocks.kernel import VirtualClock
-from scenarios.transports import RoutingTransport
+from careflow.engine.connectors import Context
+from careflow.mocks.kernel import VirtualClock
+from careflow.scenarios.transports import RoutingTransport
 
 URLS = {
     "whatconverts": "http://127.0.0.1:8401",
@@ -65,7 +64,7 @@ def harness(clock: VirtualClock) -> Callable[..., Harness]:
     made: list[Harness] = []
 
     def make(*names: str) -> Harness:
-        from mocks import caspio, ours, whatconverts
+        from careflow.mocks import caspio, ours, whatconverts
 
         factories = {
             "whatconverts": whatconverts.create_app,

@@ -1,8 +1,7 @@
 import pytest
-
-from engine.connectors import StepError
-from engine.connectors.base import Params
-from engine.connectors.caspio import (
+from careflow.engine.connectors import StepError
+from careflow.engine.connectors.base import Params
+from careflow.engine.connectors.caspio import (
     CreateRecord,
     DeleteRecords,
     GetFields,

@@ -1,8 +1,7 @@
 import pytest
-
-from engine.connectors import StepError
-from engine.connectors.base import validate_params
-from engine.connectors.ours import Identify, IdentifyParams, Track, TrackParams
+from careflow.engine.connectors import StepError
+from careflow.engine.connectors.base import validate_params
+from careflow.engine.connectors.ours import Identify, IdentifyParams, Track, TrackParams
 
 
 def test_track_with_live_key_is_dispatched(harness):
@@ -76,7 +75,7 @@ def test_bad_token_fails_without_retry(harness):
 
 def test_server_errors_are_retryable_with_retry_after(harness):
     h = harness("ours")
-    from mocks.kernel import FaultSpec
+    from careflow.mocks.kernel import FaultSpec
 
     h.kernel("ours").faults.add(FaultSpec(path="/api/v1/track", status=429, retry_after=12))
     ctx = h.context("ours")

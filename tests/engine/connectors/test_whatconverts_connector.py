@@ -1,12 +1,9 @@
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from engine.connectors import StepError
-from engine.connectors.base import validate_params
-from engine.connectors.whatconverts import (
+from careflow.engine.connectors import StepError
+from careflow.engine.connectors.base import validate_params
+from careflow.engine.connectors.whatconverts import (
     UPDATABLE,
     CreateLead,
     CreateLeadParams,
@@ -20,6 +17,8 @@ from engine.connectors.whatconverts import (
     UpdateLead,
     UpdateLeadParams,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def create(h, ctx, **fields):
@@ -135,7 +134,7 @@ def test_trigger_test_returns_last_five_minutes_newest_first_capped_at_500(harne
     since = clock.now() - timedelta(minutes=5)
     dates = [s["date_created"] for s in sample]
     assert dates == sorted(dates, reverse=True)
-    from engine.connectors.whatconverts import _instant
+    from careflow.engine.connectors.whatconverts import _instant
 
     assert all(_instant(d) >= since for d in dates)
 
@@ -168,7 +167,7 @@ def test_trigger_test_is_exactly_the_last_five_minutes_capped_newest_first(
     everything = h.run(listing).json()
     assert everything["total_pages"] <= 1
     since = now - timedelta(minutes=5)
-    from engine.connectors.whatconverts import _instant
+    from careflow.engine.connectors.whatconverts import _instant
 
     recent = [x for x in everything["leads"] if _instant(x["date_created"]) >= since]
     recent.sort(key=lambda x: (x["date_created"], x["lead_id"]), reverse=True)

@@ -122,7 +122,7 @@ def test_error_mode_charges_the_call_first_and_never_aborts_webhook_messages(
 
 
 def test_the_over_quota_answer_conforms_to_the_spec(env: CaspioEnv) -> None:
-    from contracts import assert_conforms
+    from careflow.contracts import assert_conforms
 
     used = env.admin("GET", "/meter")["used"]
     env.admin("POST", "/meter", json={"allowance": used, "over_quota": "error"})

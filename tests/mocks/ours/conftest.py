@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from mocks.ours import create_app
+from careflow.mocks.ours import create_app
 
 from ..fake_env import HOOK_URL, FakeEnv
 

@@ -8,12 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from careflow.mocks.ours.destinations import DEFAULT_MAPPINGS, Destination
+from careflow.mocks.ours.phi import kind_of_name, kind_of_value
+from careflow.mocks.ours.pipeline import build_payload
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from mocks.ours.destinations import DEFAULT_MAPPINGS, Destination
-from mocks.ours.phi import kind_of_name, kind_of_value
-from mocks.ours.pipeline import build_payload
 
 from .conftest import OursEnv
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from mocks.ours.destinations import Destination
-from mocks.ours.pipeline import build_payload, evaluate, modify, render
+from careflow.mocks.ours.destinations import Destination
+from careflow.mocks.ours.pipeline import build_payload, evaluate, modify, render
 
 from .conftest import OursEnv
 
@@ -340,7 +339,7 @@ def test_logic_trees() -> None:
 def test_an_unexpected_pipeline_failure_marks_the_event_and_keeps_going(
     env: OursEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mocks.ours import pipeline
+    from careflow.mocks.ours import pipeline
 
     calls = iter([RuntimeError("boom")])
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import copy
 import math
 
+from careflow.mocks.whatconverts.models import COMMON_FIELDS, EDITABLE, TYPE_FIELDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from mocks.whatconverts.models import COMMON_FIELDS, EDITABLE, TYPE_FIELDS
 
 from .conftest import HOOK_URL, WCEnv
 

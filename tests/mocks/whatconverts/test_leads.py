@@ -183,7 +183,7 @@ def test_a_lead_from_before_year_1000_keeps_a_four_digit_year(env: WCEnv) -> Non
     Found by the schemathesis contract test (a generated date_created of year 73)."""
     import re
 
-    from mocks.whatconverts.responses import vendor_spec
+    from careflow.mocks.whatconverts.responses import vendor_spec
 
     lead_schema = vendor_spec()["components"]["schemas"]["Lead"]["properties"]
     pattern = re.compile(lead_schema["date_created"]["pattern"])

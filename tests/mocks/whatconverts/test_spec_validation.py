@@ -6,12 +6,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from careflow.contracts import assert_conforms
+from careflow.mocks.whatconverts.models import LEAD_TYPES, QUOTABLE
+from careflow.mocks.whatconverts.responses import PREFIX, request_validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from contracts import assert_conforms
-from mocks.whatconverts.models import LEAD_TYPES, QUOTABLE
-from mocks.whatconverts.responses import PREFIX, request_validator
 
 from .conftest import WCEnv
 

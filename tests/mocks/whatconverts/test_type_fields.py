@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from mocks.whatconverts.models import LEAD_TYPES, TYPE_RESPONSE_FIELDS
+from careflow.mocks.whatconverts.models import LEAD_TYPES, TYPE_RESPONSE_FIELDS
 
 from .conftest import WCEnv
 
