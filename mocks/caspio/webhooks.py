@@ -11,12 +11,24 @@ from urllib.parse import urlsplit
 from careflow.mocks.kernel.core import correlation_id
 
 from .errors import BadBody, NotFound
+from .state import iso
 
 if TYPE_CHECKING:
-    from .models import CaspioBackend, CaspioState, Profile, Table
+    from .models import CaspioBackend
+    from .state import CaspioState, Profile, Table
 
-from .models import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, iso
-
+PLAN_MAX_THROTTLING = 100  # [?] §8.1 plan maximum CallThrottling: the fake's choice
+EVENT_TYPES = {"table.recordInsert", "table.recordUpdate", "table.recordDelete"}  # [C] §8.1
+EVENT_SOURCES = {
+    "Datasheet",
+    "DataPages",
+    "RESTAPIs",
+    "TriggeredActions",
+    "Tasks",
+    "DataParts",
+    "Extensions",
+}
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 ONE_SECOND = timedelta(seconds=1)
 WEBHOOK_KEYS = (
     "Id",
@@ -25,21 +37,6 @@ WEBHOOK_KEYS = (
     "Description",
     "OutgoingUrls",
     "CallThrottling",
-    "LastModified",
-    "ModifiedBy",
-    "DateCreated",
-    "CreatedBy",
-)
-EVENT_KEYS = (
-    "Id",
-    "Type",
-    "Status",
-    "ObjectName",
-    "ObjectId",
-    "ObjectFields",
-    "EventSources",
-    "CustomPayloadFields",
-    "CustomPayloadTemplate",
     "LastModified",
     "ModifiedBy",
     "DateCreated",
