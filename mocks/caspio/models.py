@@ -7,7 +7,8 @@ it, moto-style; every rule cites the fact in /work/shared/vendors/caspio.md it i
 - meter.py: the Integrations meter;
 - schema.py: tables and fields (DDL);
 - records.py: rows (select, insert, update, delete) and value conversion;
-- webhooks.py: outgoing webhooks and their messages.
+- webhooks.py: outgoing webhooks and their events;
+- messages.py: the messages a record change sends, paced and metered.
 
 The state classes live in state.py (not here) so the parts can build them without importing
 this facade, which imports the parts; they are re-exported here.
@@ -26,6 +27,7 @@ from typing import Any
 from careflow.mocks.kernel import Backend, Synthetic
 
 from .auth import ACCESS_TTL, REFRESH_TTL, Auth
+from .messages import Messages
 from .meter import DEFAULT_ALLOWANCE, count_call
 from .records import Records, insert_row
 from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
@@ -87,6 +89,7 @@ class CaspioBackend(Backend[CaspioState]):
         self.schema = Schema()
         self.records = Records(self)
         self.hooks = Webhooks(self)
+        self.messages = Messages(self)
 
     # kernel hooks ---------------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> CaspioState:

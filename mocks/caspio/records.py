@@ -235,7 +235,9 @@ class Records:
             except sqlite3.Error as exc:
                 raise SqlError(sql_message(exc)) from None
             row = self._fetch(state, table, '"PK_ID" = ?', [cur.lastrowid])[0]
-        self.backend.hooks.fire(tenant, state, table, "table.recordInsert", [(None, row)], source)
+        self.backend.messages.fire(
+            tenant, state, table, "table.recordInsert", [(None, row)], source
+        )
         return row
 
     def insert_unannounced(self, state: CaspioState, table: Table, body: Any) -> None:
@@ -267,7 +269,7 @@ class Records:
                     [*values.values(), *ids],
                 )
             after = self._fetch(state, table, f"PK_ID IN ({marks})", ids)
-        self.backend.hooks.fire(
+        self.backend.messages.fire(
             tenant, state, table, "table.recordUpdate", list(zip(before, after, strict=True))
         )
         return after
@@ -280,7 +282,7 @@ class Records:
             if ids:
                 marks = ", ".join("?" for _ in ids)
                 state.db.execute(f"DELETE FROM {quote(table.name)} WHERE PK_ID IN ({marks})", ids)
-        self.backend.hooks.fire(
+        self.backend.messages.fire(
             tenant, state, table, "table.recordDelete", [(r, None) for r in before]
         )
         return len(ids)
