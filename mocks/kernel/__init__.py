@@ -7,9 +7,10 @@
 - ``Synthetic`` — seeded, obviously fake identities; ``Masker`` — secret/PHI masking.
 """
 
+from careflow.clock import VirtualClock, format_instant, next_order, parse_instant
+
 from .app import FakeOptions, build_fake_app
 from .backend import DEFAULT_TENANT, Backend, CredentialRefused
-from .clock import VirtualClock, format_instant, next_order, parse_instant
 from .core import Kernel, correlation_id
 from .faults import FaultSpec, FaultStore
 from .guard import (
