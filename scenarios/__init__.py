@@ -1,5 +1,5 @@
 """The composition root: the stack, scenarios, the ``careflow`` CLI and the pytest plugin."""
 
-from .stack import FAKES, SERVICES, InProcessStack, Stack
+from .stack import InProcessStack, Stack, fakes, services
 
-__all__ = ["FAKES", "SERVICES", "InProcessStack", "Stack"]
+__all__ = ["InProcessStack", "Stack", "fakes", "services"]

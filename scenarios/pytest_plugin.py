@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+
+from careflow.mocks import VENDORS
 from careflow.mocks.kernel import Kernel, is_loopback_host
 
-from .stack import FAKES, SERVICES, InProcessStack, Stack
+from .stack import InProcessStack, Stack
 
 MODES = ("inprocess", "server")
 
@@ -98,7 +100,7 @@ class StackHandle:
         self.info = stack.info()
         self.clock = stack.clock
         self._client_factory = client_factory
-        self.services = {name: ServiceHandle(self, name) for name in SERVICES}
+        self.services = {name: ServiceHandle(self, name) for name in ("engine", *stack.fakes)}
 
     def client(self, name: str | None = None, **kwargs: Any) -> httpx.Client:
         return self._client_factory(name, **kwargs)
@@ -108,23 +110,15 @@ class StackHandle:
 
     def unmatched(self) -> list[tuple[str, dict[str, Any]]]:
         out = []
-        for name in FAKES:
+        for name in self.stack.fakes:
             for entry in self.stack.kernel(name).journal.items():
                 if not entry.get("matched", True) and entry.get("fault") is None:
                     out.append((name, entry))
         return out
 
     def known_routes(self, name: str) -> list[str]:
-        """The vendor's documented operations (its spec in ``contracts/``), as ``METHOD path``."""
-        from careflow.contracts.vendors import vendor
-
-        v = vendor(name)
-        return [
-            f"{method.upper()} {v.prefix}{path}"
-            for path, item in v.spec()["paths"].items()
-            for method in item
-            if method != "parameters"
-        ]
+        """The vendor's documented operations (its spec), as ``METHOD path``."""
+        return VENDORS[name].routes()
 
 
 class RemoteCallBlocked(AssertionError):
@@ -257,7 +251,7 @@ def careflow_stack(
     mode, seed = _mode(request)
     handle = _careflow_stacks.get(mode, seed)
     handle.clock.reset()
-    for service in SERVICES:
+    for service in handle.services:
         handle[service].reset()
     yield handle
     if request.node.get_closest_marker("careflow_allow_unmatched"):

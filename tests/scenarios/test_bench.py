@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-from careflow.scenarios.bench import discover, run_benchmarks
-from careflow.scenarios.cli import app
 from rich.console import Console
 from typer.testing import CliRunner
+
+from careflow.scenarios.bench import discover, run_benchmarks
+from careflow.scenarios.cli import app
 
 
 def test_every_issue_benchmark_is_registered():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from careflow.scenarios.driver import StackDriver
 from careflow.scenarios.format import (
     ScenarioError,
