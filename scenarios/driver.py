@@ -29,18 +29,14 @@ class StackDriver:
         client: httpx.Client,
         *,
         settle: Callable[[], None] | None = None,
-        label: str = "in-process",
     ) -> None:
         self.info = info
         self.client = client
         self._settle = settle
-        self.label = label
         # what vendor step modules keep between calls (a Caspio access token); emptied when
         # the fakes are reset
         self.session: dict[str, Any] = {}
         self._ids = itertools.count(1)
-        self.correlation_ids: list[str] = []
-        self.calls = 0
 
     # construction --------------------------------------------------------------------------
     @classmethod
@@ -56,7 +52,7 @@ class StackDriver:
                 f"{engine_url} did not serve /__sandbox/stack ({response.status_code}): "
                 "is it the engine URL of `careflow up`?"
             )
-        return cls(response.json(), client, label=engine_url)
+        return cls(response.json(), client)
 
     def reset_all(self) -> None:
         """Seeded state on every fake, empty engine (a running stack is shared by scenarios)."""
@@ -82,7 +78,6 @@ class StackDriver:
     # raw calls -----------------------------------------------------------------------------
     def new_correlation_id(self, prefix: str = "scn") -> str:
         cid = f"{prefix}-{next(self._ids):04d}"
-        self.correlation_ids.append(cid)
         return cid
 
     def call(
@@ -98,7 +93,6 @@ class StackDriver:
         headers = dict(kwargs.pop("headers", None) or {})
         if correlation_id:
             headers.setdefault("X-Request-ID", correlation_id)
-        self.calls += 1
         response = self.client.request(
             method, f"{self.url(service)}{path}", headers=headers, **kwargs
         )
