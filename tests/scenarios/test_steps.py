@@ -75,3 +75,41 @@ def test_a_misspelt_step_or_key_is_refused_at_load(text, needle):
     with pytest.raises(ScenarioError) as info:
         parse_scenario(f"name: x\n{text}", "typo.yaml")
     assert needle in str(info.value) and "typo.yaml" in str(info.value)
+
+
+TINY = """\
+name: A vendor registered with one line
+steps:
+  - request:
+      service: tiny
+      path: /api/ping
+      headers: {Authorization: "Bearer {{ stack.tiny.token }}"}
+      status: 200
+    as: ping
+  - request: {service: tiny, path: /api/ping, status: 401}
+expect:
+  - http: {service: tiny, path: /__sandbox/health, body: {service: tiny}}
+  - http: {service: engine, path: /api/workflows}
+"""
+
+
+def test_a_scenario_reaches_a_vendor_registered_with_one_line():
+    """The throwaway vendor of tests/test_vendor_registry.py, in a scenario: its name is a
+    service for ``request`` and ``http``, the driver resets it, the timeline shows its calls."""
+    from careflow.scenarios.driver import StackDriver
+    from careflow.scenarios.report import failure_text
+    from careflow.scenarios.runner import ScenarioRunner
+    from careflow.scenarios.stack import InProcessStack
+
+    VENDORS.register("tiny", "tests.fixtures.tinyvendor")
+    try:
+        scenario = parse_scenario(TINY, "tiny.yaml")
+        with InProcessStack(seed=0) as stack:
+            driver = StackDriver.in_process(stack)
+            assert driver.fakes == tuple(VENDORS)
+            result = ScenarioRunner(driver).run(scenario)
+    finally:
+        VENDORS.unregister("tiny")
+    assert result.passed, failure_text(result)
+    calls = [(e.what, e.status) for e in result.timeline if e.service == "tiny"]
+    assert calls == [("GET /api/ping", "200"), ("GET /api/ping", "401")]
