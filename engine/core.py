@@ -20,8 +20,10 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, wait_exponential
 
+from careflow.clock import VirtualClock
+
 from . import connectors  # noqa: F401  (registers every connector)
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .connectors import ACTIONS, TRIGGERS, Context, StepError, Trigger
 from .connectors.base import validate_params
 from .model import StepDef, WorkflowDef, WorkflowInvalid, load_workflow
@@ -80,7 +82,7 @@ class Engine:
         allow_remote: bool = False,
         secret_key: bytes | None = None,
     ) -> None:
-        self.clock = clock or SystemClock()
+        self.clock = clock or VirtualClock()
         self.http = http or httpx.AsyncClient(timeout=30)
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir:

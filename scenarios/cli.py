@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from careflow.contracts.cli import contract_app
 from rich.console import Console
 from rich.table import Table
+
+from careflow.contracts.cli import contract_app
 
 app = typer.Typer(
     name="careflow",

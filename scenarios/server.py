@@ -19,9 +19,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+
 from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
-from .stack import PORT_OFFSETS, SERVICES, Stack
+from .stack import Stack, port_offsets
 
 
 class _InjectedFaultsAreNotErrors(logging.Filter):
@@ -54,13 +55,13 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     """One listening socket per service: ``port`` + offset, or four free ports when 0."""
     sockets: dict[str, socket.socket] = {}
     try:
-        for name in SERVICES:
+        for name, offset in port_offsets().items():
             # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on accepted
             # sockets whose listener says so, and without it every keep-alive response waits
             # ~40 ms for a delayed ACK (Nagle).
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, 0 if port == 0 else port + PORT_OFFSETS[name]))
+            sock.bind((host, 0 if port == 0 else port + offset))
             sock.listen(128)
             sock.set_inheritable(True)
             sockets[name] = sock
@@ -85,12 +86,12 @@ class StackServer:
         self.servers: dict[str, _Server] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: httpx.AsyncClient | None = None
-        for name in SERVICES:
+        for name in ("engine", *stack.fakes):
             config = uvicorn.Config(
                 stack.apps[name], log_level="warning", lifespan="on", access_log=False
             )
             self.servers[name] = _Server(config)
-        for name in ("whatconverts", "caspio", "ours"):
+        for name in stack.fakes:
             stack.kernel(name).over_socket = True
 
     def stop(self) -> None:
@@ -158,10 +159,6 @@ class StackServer:
             raise RuntimeError(f"the stack failed to start: {errors[0]!r}") from errors[0]
         self._thread = thread
         return thread
-
-    def run_coroutine(self, coro: Any, timeout: float = 60) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop_thread(self, timeout: float = 10) -> None:
         if self.loop is not None and not self.loop.is_closed():

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from .driver import StackDriver
-from .stack import FAKES
+from .stack import fakes
 
 
 @dataclass(order=True)
@@ -45,7 +45,7 @@ def collect(driver: StackDriver, leads: dict[str, list[str]] | None = None) -> l
         seq += 1
         events.append(Event(seq=seq, **kw))
 
-    for service in FAKES:
+    for service in fakes():
         try:
             journal = driver.admin(service, "GET", "/journal")["items"]
             deliveries = driver.admin(service, "GET", "/webhooks/deliveries")["items"]

@@ -1,4 +1,5 @@
-"""The Integrations meter: REST calls and webhook messages counted against one allowance."""
+"""The Integrations meter: REST calls and webhook messages counted against one allowance
+([C] caspio.md §7, §10)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The Caspio backend: the facade the HTTP layer, the admin routes and the tests use. It keeps
 the kernel's hooks (seed, export/import, persistence) and hands each rule to the part that owns
-it, moto-style; every rule cites the fact in /work/shared/vendors/caspio.md it implements:
+it, moto-style; every rule cites the fact in docs/vendors/caspio.md it implements:
 
 - state.py: the per-tenant state (profiles, tokens, tables in a SQLite database, webhooks);
 - auth.py: web services profiles and OAuth tokens;

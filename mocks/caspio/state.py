@@ -1,8 +1,9 @@
-"""Caspio state: one tenant's profiles, tokens, tables (each a real SQLite table in the tenant's
-own database), webhooks and meter, and the helpers every part uses on that database.
+"""Caspio state (caspio.md): one tenant's profiles, tokens, tables (each a real SQLite table
+in the tenant's own database), webhooks and meter, and the helpers every part uses on that
+database.
 
-The parts (auth.py, meter.py, schema.py, records.py, webhooks.py) read and change this state;
-models.py composes them into the ``CaspioBackend``.
+The parts (auth.py, meter.py, schema.py, records.py, webhooks.py, messages.py) read and change
+this state; models.py composes them into the ``CaspioBackend``.
 """
 
 from __future__ import annotations

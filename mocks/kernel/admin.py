@@ -6,53 +6,20 @@ import json
 import re
 import sqlite3
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import yaml
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match
 
+from careflow.clock import clock_router
+
 from .backend import DEFAULT_TENANT, CredentialRefused
-from .clock import parse_instant
 from .core import Kernel
 from .faults import FaultSpec
 
 TENANT_HEADER = "X-Sandbox-Tenant"
-
-# A century: far enough for any test, near enough that a datetime never overflows.
-MAX_ADVANCE = 100 * 366 * 86400
-
-
-class ClockUpdate(BaseModel):
-    """Move the shared clock: advance, set, freeze/unfreeze, or reset to real time."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    advance_seconds: float | None = Field(
-        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
-    )
-    set: str | None = Field(None, description="ISO-8601 instant, e.g. 2026-01-01T12:00:00Z")
-    frozen: bool | None = None
-    reset: bool | None = Field(None, description="Back to real time, not frozen")
-
-    @field_validator("set")
-    @classmethod
-    def _iso(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_instant(value)
-            except ValueError as exc:
-                raise ValueError(
-                    f"'{value}' is not an ISO-8601 instant (try 2026-01-01T12:00:00Z)"
-                ) from exc
-        return value
-
-
-class ClockState(BaseModel):
-    now: str
-    frozen: bool
 
 
 class TenantCreate(BaseModel):
@@ -153,30 +120,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
             raise HTTPException(422, f"seed rejected: {exc}") from exc
         return {"status": "seeded", "service": kernel.service, "added": added}
 
-    @router.get("/clock", response_model=ClockState)
-    async def get_clock() -> dict[str, Any]:
-        return kernel.clock.snapshot()
-
-    @router.post("/clock", response_model=ClockState)
-    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
-        clock = kernel.clock
-        start = parse_instant(update.set) if update.set is not None else clock.now()
-        try:  # refuse before anything moves: bad input changes nothing
-            start + timedelta(seconds=update.advance_seconds or 0)
-        except OverflowError:
-            raise HTTPException(
-                422, f"advancing {update.advance_seconds} s would pass year 9999"
-            ) from None
-        if update.reset:
-            clock.reset()
-        if update.frozen is not None:
-            clock.freeze(update.frozen)
-        if update.set is not None:
-            clock.set(update.set)
-        if update.advance_seconds:
-            clock.advance(update.advance_seconds)
-        await kernel.settle()
-        return clock.snapshot()
+    router.include_router(clock_router(kernel.clock, kernel.settle))
 
     @router.post("/settle")
     async def settle() -> dict[str, str]:

@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from careflow.clock import VirtualClock
+
 from .admin import build_admin_router
 from .backend import Backend
-from .clock import VirtualClock
 from .core import Kernel
 from .middleware import ADMIN_PREFIX, SandboxMiddleware
 

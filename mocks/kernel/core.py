@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from careflow.clock import VirtualClock
+
 from .backend import Backend
-from .clock import VirtualClock
 from .faults import FaultStore
 from .journal import Journal
 from .masking import Masker

@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .clock import format_instant, next_order
+from careflow.clock import format_instant, next_order
+
 from .core import Kernel, correlation_id
 
 ADMIN_PREFIX = "/__sandbox"

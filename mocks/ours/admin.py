@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from careflow.mocks.kernel.admin import tenant_of
 from fastapi import APIRouter, HTTPException, Request
+
+from careflow.mocks.kernel.admin import tenant_of
 
 from .models import OursBackend, OursState, Source
 

@@ -2,7 +2,7 @@
 It keeps the kernel's hooks (seed, export/import) and hands each rule to the part that owns it,
 moto-style.
 
-Each rule is written once, citing /work/shared/vendors/ours-privacy.md (``§n``) with its status:
+Each rule is written once, citing docs/vendors/ours-privacy.md (``§n``) with its status:
 ``[C]`` confirmed, ``[I]``/``[?]`` a choice the fake makes (documented in contracts/ours.yaml):
 
 - state.py: the per-tenant state (sources, visitors, events, configuration, dispatches);

@@ -19,9 +19,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from careflow.mocks.kernel import Kernel, format_instant, next_order, parse_instant
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from careflow.mocks.kernel import Kernel, format_instant, next_order, parse_instant
 
 from .destinations import Destination, Mapping, deliver
 from .models import OursBackend

@@ -1,5 +1,6 @@
-"""Ours Privacy state: one tenant's sources and keys, visitors, events, configuration
-(destinations, the allow-list, data governance) and dispatches, with the lookups rebuilt on load.
+"""Ours Privacy state (ours-privacy.md): one tenant's sources and keys, visitors, events,
+configuration (destinations, the allow-list, data governance) and dispatches, with the lookups
+rebuilt on load.
 
 The parts (config.py, sources.py, visitors.py, events.py) read and change this state; models.py
 composes them into the ``OursBackend``.

@@ -1,6 +1,6 @@
 """The WhatConverts backend: the facade the HTTP layer, the admin routes and the tests use. It
 keeps the kernel's hooks (seed, export/import) and hands each rule to the part that owns it,
-moto-style; every rule cites its source in ../shared/vendors/whatconverts.md (§ numbers):
+moto-style; every rule cites its source in docs/vendors/whatconverts.md (§ numbers):
 
 - state.py: the per-tenant state, the §3 limits, dates and numbers;
 - access.py: API keys, the daily quota, concurrency and the profiles a key sees;

@@ -14,6 +14,10 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from careflow.contracts import (
     ConformanceError,
     assert_conforms,
@@ -28,9 +32,6 @@ from careflow.contracts.scrub import FIRST, LAST, scrub
 from careflow.contracts.target import RemoteRefused, in_process, live
 from careflow.contracts.vendors import authenticate, credentials_from, vendor
 from careflow.scenarios.cli import app
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 
 @pytest.mark.parametrize("name", ["whatconverts", "caspio", "ours"])

@@ -1,4 +1,5 @@
 import pytest
+
 from careflow.mocks.kernel import VirtualClock
 from careflow.scenarios import InProcessStack
 

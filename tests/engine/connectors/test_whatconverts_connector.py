@@ -1,6 +1,9 @@
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from careflow.engine.connectors import StepError
 from careflow.engine.connectors.base import validate_params
 from careflow.engine.connectors.whatconverts import (
@@ -17,8 +20,6 @@ from careflow.engine.connectors.whatconverts import (
     UpdateLead,
     UpdateLeadParams,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 def create(h, ctx, **fields):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 import math
 
-from careflow.mocks.whatconverts.models import COMMON_FIELDS, EDITABLE, TYPE_FIELDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from careflow.mocks.whatconverts.models import COMMON_FIELDS, EDITABLE, TYPE_FIELDS
 
 from .conftest import HOOK_URL, WCEnv
 

@@ -1,4 +1,4 @@
-"""Issue 4: the fake validates requests against contracts/whatconverts.yaml and its responses
+"""Issue 4: the fake validates requests against mocks/whatconverts/openapi.yaml and its responses
 conform. Order: 401, the limits, the documented checks, then the spec as the catch-all."""
 
 from __future__ import annotations
@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from careflow.contracts import assert_conforms
 from careflow.mocks.whatconverts.models import LEAD_TYPES, QUOTABLE
 from careflow.mocks.whatconverts.responses import PREFIX, request_validator
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .conftest import WCEnv
 
