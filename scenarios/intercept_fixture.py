@@ -5,15 +5,20 @@ session, reset to the seeded state and a real-time clock before each test), with
 real hosts routed to it for the test's duration. A request the interception refused (a host
 that is neither a vendor's nor loopback) fails the test, even if the code under test caught the
 error. The seed comes from ``@pytest.mark.careflow(seed=N)`` (default 0).
+
+Cheap to import (the plugin loads it in every pytest run): the stack is imported when the
+fixture is first used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .intercept import Intercept, InterceptStack
+if TYPE_CHECKING:
+    from .intercept import InterceptStack
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +34,8 @@ def careflow_intercept(
     request: pytest.FixtureRequest, _careflow_intercept_stacks: dict[int, InterceptStack]
 ) -> Iterator[InterceptStack]:
     """The vendors' real hosts answered by in-process fakes for this test (see the module)."""
+    from .intercept import Intercept, InterceptStack
+
     marker = request.node.get_closest_marker("careflow")
     seed = int(marker.kwargs.get("seed", 0)) if marker else 0
     stack = _careflow_intercept_stacks.get(seed)
