@@ -196,10 +196,6 @@ class StackServer:
         self._thread = thread
         return thread
 
-    def run_coroutine(self, coro: Any, timeout: float = 60) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
     def stop_thread(self, timeout: float = 10) -> None:
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.stop)

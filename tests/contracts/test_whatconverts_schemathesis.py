@@ -1,4 +1,5 @@
-"""mocks/whatconverts/openapi.yaml against the WhatConverts fake, in-process (schemathesis over ASGI).
+"""mocks/whatconverts/openapi.yaml against the WhatConverts fake, in-process (schemathesis
+over ASGI).
 
 Every operation: no 5xx, every status and body as the spec says. Each generated case is sent as
 generated (no or a random credential → 401), then with the demo profile key and with the
