@@ -28,7 +28,7 @@ from . import connectors  # noqa: F401  (registers every connector)
 from .clock import Clock
 from .executor import Executor
 from .model import WorkflowDef, WorkflowInvalid
-from .runs import Runs, run_dict
+from .runs import PAGE_SIZE, InvalidPage, Runs, run_dict
 from .secrets import Vault, load_key
 from .shared import Conflict, NotFound, Shared, iso, parse_iso
 from .store import Store
@@ -180,6 +180,15 @@ class Engine:
     ) -> list[dict[str, Any]]:
         return self.runs.list_runs(workflow_id, status)
 
+    def page_runs(
+        self,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        return self.runs.page_runs(workflow_id, status, limit, cursor)
+
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         return self.runs.cancel_run(run_id)
 
@@ -257,6 +266,7 @@ class Engine:
 __all__ = [
     "Conflict",
     "Engine",
+    "InvalidPage",
     "NotFound",
     "WorkflowInvalid",
     "iso",

@@ -1,4 +1,4 @@
-"""Part three of the engine, its records: trigger events and the runs they start, listing,
+"""Part three of the engine, its records: trigger events and the runs they start, listing (paged),
 cancel, retry, recovery after a crash, and the 7-day purge. executor.py runs the steps.
 
 A run's record is one row; its steps, outputs and usage are one JSON document (``data``) written
@@ -7,6 +7,7 @@ after every step, so a crash loses at most the step in flight.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -20,6 +21,37 @@ from .workflows import Workflows
 
 RETENTION = timedelta(days=7)  # [C] keragon.md §6: run data kept 7 days only
 STATUSES = ("Running", "Completed", "Failed", "Canceled", "Terminated")
+PAGE_SIZE = 100  # DESIGN.md "Engine HTTP API": the default limit of GET /api/runs
+PAGE_MAX = 1_000  # ... and larger limits are clamped to this
+_CURSOR = "runs:"
+
+
+class InvalidPage(ValueError):
+    """A ``limit`` or ``cursor`` the runs listing cannot use; ``field`` says which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def encode_cursor(seq: int) -> str:
+    """Opaque to clients: the start order (``seq``) of the last run on the page."""
+    return base64.urlsafe_b64encode(f"{_CURSOR}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), b"-_", validate=True).decode()
+        seq = int(text.removeprefix(_CURSOR)) if text.startswith(_CURSOR) else -1
+    except ValueError:  # binascii.Error, UnicodeError and a bad number are all ValueErrors
+        seq = -1
+    if not 0 < seq < 2**63:
+        raise InvalidPage(
+            "cursor",
+            f"{cursor[:80]!r} is not a cursor this API gave: pass the next_cursor of the "
+            "previous page, or leave cursor out to start from the newest run",
+        )
+    return seq
 
 
 def step_record(step: StepDef) -> dict[str, Any]:
@@ -151,10 +183,35 @@ class Runs:
         """Every run (newest first), of one workflow and/or one status (any letter case)."""
         return [run_dict(r) for r in self._select(workflow_id, status)]
 
+    def page_runs(
+        self,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page, newest first: ``{"items", "next_cursor"}`` (None on the last page). An
+        index serves each filter in start order, so a page costs its own size, however many
+        runs there are."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidPage("limit", f"limit must be a whole number of at least 1, not {limit!r}")
+        limit = min(limit, PAGE_MAX)
+        before = decode_cursor(cursor) if cursor is not None else None
+        rows = self._select(workflow_id, status, before=before, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [run_dict(r) for r in rows],
+            "next_cursor": encode_cursor(rows[-1]["seq"]) if more else None,
+        }
+
     def _select(
         self,
         workflow_id: str | None,
         status: str | None,
+        *,
+        before: int | None = None,
+        limit: int = -1,
     ) -> list[Any]:
         where, args = [], []
         if workflow_id:
@@ -162,8 +219,10 @@ class Runs:
         if status:  # statuses are a fixed set: match any case through the index
             canonical = {s.lower(): s for s in STATUSES}.get(status.lower(), status)
             where, args = [*where, "status = ?"], [*args, canonical]
+        if before is not None:
+            where, args = [*where, "seq < ?"], [*args, before]
         sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-        return self.store.all(sql + " ORDER BY seq DESC", *args)
+        return self.store.all(sql + " ORDER BY seq DESC LIMIT ?", *args, limit)
 
     def due(self) -> list[str]:
         """The running runs whose wait (delay, retry backoff) is over, in start order."""
