@@ -30,7 +30,7 @@ from .executor import Executor
 from .model import WorkflowDef, WorkflowInvalid
 from .runs import PAGE_SIZE, InvalidPage, Runs, run_dict
 from .secrets import Vault, load_key
-from .shared import Conflict, NotFound, Shared, iso, parse_iso
+from .shared import Conflict, NotFound, Shared
 from .store import Store
 from .triggers import Triggers
 from .workflows import Workflows
@@ -269,6 +269,4 @@ __all__ = [
     "InvalidPage",
     "NotFound",
     "WorkflowInvalid",
-    "iso",
-    "parse_iso",
 ]

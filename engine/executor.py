@@ -9,11 +9,12 @@ what an action is and does comes from its connector class (``local``, ``render``
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+
+from careflow.clock import format_instant, next_order
 
 from .connectors import (
     ACTIONS,
@@ -30,7 +31,7 @@ from .model import StepDef, WorkflowDef, all_steps
 from .own_writes import remember_written
 from .runs import Runs, step_record
 from .secrets import mask
-from .shared import NotFound, Shared, iso
+from .shared import NotFound, Shared
 from .templating import TemplateProblem, render
 from .workflows import Workflows
 
@@ -108,7 +109,7 @@ class Executor:
             status="Running",
             attempts=step_rec["attempts"] + 1,
             started_at=step_rec.get("started_at") or self.shared.now(),
-            order=step_rec.get("order") or time.monotonic_ns(),
+            order=step_rec.get("order") or next_order(),
         )
         action_cls = ACTIONS.get((step.app, step.action))
         if action_cls is None or not action_cls.local:
@@ -160,7 +161,7 @@ class Executor:
             return
         step_rec["status"] = "Retrying"
         now = self.shared.clock.now()
-        wake = iso(
+        wake = format_instant(
             now + timedelta(seconds=backoff_seconds(step_rec["attempts"], exc.retry_after, now))
         )
         step_rec["next_attempt_at"] = wake
@@ -238,5 +239,5 @@ def _follow(directive: Directive | None, data: dict[str, Any], index: int) -> st
             inserted = [step_record(StepDef.model_validate(s)) for s in steps]
             data["steps"][index + 1 : index + 1] = inserted
         case WakeAt(until=until):
-            return iso(until)
+            return format_instant(until)
     return None

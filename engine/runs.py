@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from careflow.clock import format_instant, next_order
+
 from .connectors import ACTIONS
 from .model import StepDef, WorkflowDef, all_steps
-from .shared import Conflict, NotFound, Shared, iso, new_id
+from .shared import Conflict, NotFound, Shared, new_id
 from .workflows import Workflows
 
 RETENTION = timedelta(days=7)  # [C] keragon.md §6: run data kept 7 days only
@@ -161,7 +162,7 @@ class Runs:
             "steps": steps if steps is not None else [step_record(s) for s in workflow.steps],
             "outputs": outputs or {},
             "usage": {},
-            "order": time.monotonic_ns(),  # timelines: same scale as the fakes' next_order()
+            "order": next_order(),  # timelines: the same scale as the fakes'
         }
         conn.execute(
             "INSERT INTO runs (id, workflow_id, event_id, status, started_at, retry_of,"
@@ -343,7 +344,7 @@ class Runs:
                     self.finish(row["id"], data, "Failed")
 
     def purge(self) -> None:
-        cutoff = iso(self.shared.clock.now() - RETENTION)
+        cutoff = format_instant(self.shared.clock.now() - RETENTION)
         with self.store.tx() as conn:
             conn.execute("DELETE FROM runs WHERE started_at < ? AND status != 'Running'", (cutoff,))
             conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,))

@@ -1,5 +1,5 @@
-"""What the engine's parts share: the store, the clock, the HTTP client, the vault; ids, instants
-and the two errors the HTTP API maps (404, 409).
+"""What the engine's parts share: the store, the clock, the HTTP client, the vault; ids and the
+two errors the HTTP API maps (404, 409). Instants are ``careflow.clock.format_instant``.
 
 The parts (workflows.py, triggers.py, runs.py, executor.py) each hold the same ``Shared``, so a
 client swapped in later (``engine.http = ...``) reaches all of them.
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 import httpx
+
+from careflow.clock import format_instant
 
 from .clock import Clock
 from .secrets import Vault
@@ -24,14 +25,6 @@ class NotFound(LookupError):
 
 class Conflict(ValueError):
     pass
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def new_id(prefix: str) -> str:
@@ -49,4 +42,4 @@ class Shared:
     allow_remote: bool = False
 
     def now(self) -> str:
-        return iso(self.clock.now())
+        return format_instant(self.clock.now())

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from careflow.clock import format_instant
+
 from .connectors import StepError
 from .connectors.base import validate_params
 from .model import WorkflowDef, load_workflow
 from .own_writes import not_own
 from .runs import Runs
-from .shared import Conflict, Shared, iso
+from .shared import Conflict, Shared
 from .workflows import Workflows, trigger_of
 
 
@@ -83,7 +85,7 @@ class Triggers:
             state, usage = ctx.state, ctx.usage
             if method == "activate":
                 due = trigger.next_due(params, self.shared.clock.now())
-                next_at = iso(due) if due else None
+                next_at = format_instant(due) if due else None
         with self.store.tx() as conn:
             conn.execute(
                 "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
@@ -130,7 +132,11 @@ class Triggers:
             with self.store.tx() as conn:
                 conn.execute(
                     "UPDATE workflows SET trigger_state = ?, next_at = ? WHERE id = ?",
-                    (self.shared.vault.seal_secrets(state), iso(due) if due else None, row["id"]),
+                    (
+                        self.shared.vault.seal_secrets(state),
+                        format_instant(due) if due else None,
+                        row["id"],
+                    ),
                 )
             if records:
                 self.runs.accept(row["id"], records, keys=keys, source=trigger.kind)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from careflow.clock import format_instant
+
 from ..templating import render
 from .base import Action, Context, Directed, InsertSteps, Params, SkipRest, WakeAt, action
 
@@ -218,7 +220,7 @@ class DelayUntilParams(Params):
 
 
 def _wait_until(until: datetime) -> Directed:
-    return Directed({"until": until.isoformat().replace("+00:00", "Z")}, WakeAt(until))
+    return Directed({"until": format_instant(until)}, WakeAt(until))
 
 
 @action

@@ -7,11 +7,12 @@ import base64
 from typing import Any
 
 import pytest
-from careflow.engine import create_app
-from careflow.engine.runs import PAGE_MAX, PAGE_SIZE
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from careflow.engine import create_app
+from careflow.engine.runs import PAGE_MAX, PAGE_SIZE
 
 from .conftest import Harness
 
