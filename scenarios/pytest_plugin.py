@@ -213,3 +213,6 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, f"scenario: {self.name}"
+
+
+pytest_plugins = ["careflow.scenarios.intercept_fixture"]  # careflow_intercept

@@ -18,8 +18,33 @@ from careflow.clock import clock_router
 from .backend import DEFAULT_TENANT, CredentialRefused
 from .core import Kernel
 from .faults import FaultSpec
+from .verify import MatcherError, parse_matcher, verify
 
 TENANT_HEADER = "X-Sandbox-Tenant"
+
+_PAIRS = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+VERIFY_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "method": {"type": "string"},
+                    "path": {"type": "string", "description": "exact, or /api/v1/leads/{id}"},
+                    "path_regex": {"type": "string", "description": "the whole path matches"},
+                    "query": {**_PAIRS, "additionalProperties": True},
+                    "headers": _PAIRS,
+                    "json": {"description": "a subset of the JSON (or form) body"},
+                    "status": {"type": "integer"},
+                    "times": {"type": "integer", "minimum": 0},
+                    "at_least": {"type": "integer", "minimum": 0, "default": 1},
+                    "never": {"type": "boolean"},
+                },
+            }
+        }
+    }
+}
 
 
 class TenantCreate(BaseModel):
@@ -128,27 +153,56 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         await kernel.settle()
         return {"status": "settled", "service": kernel.service}
 
+    def explicit_tenant(request: Request) -> str | None:
+        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
+        return tenant_of(request) if explicit else None
+
     @router.get("/journal")
     async def journal(
+        request: Request,
         method: str | None = None,
         path: str | None = None,
         status: int | None = None,
         correlation_id: str | None = None,
         tenant: str | None = None,
     ) -> dict[str, Any]:
+        """Every vendor request received (masked), oldest first; ``dropped`` counts what the
+        ring buffer (``capacity`` entries) let go. ``X-Sandbox-Tenant`` or ``?tenant=``
+        scopes it to one tenant."""
+        scope = explicit_tenant(request)
+        items = kernel.journal.items(
+            method=method,
+            path=path,
+            status=status,
+            correlation_id=correlation_id,
+            tenant=scope,
+        )
         return {
-            "items": kernel.journal.items(
-                method=method,
-                path=path,
-                status=status,
-                correlation_id=correlation_id,
-                tenant=tenant,
-            )
+            "items": items,
+            "dropped": kernel.journal.dropped(scope),
+            "capacity": kernel.journal.capacity,
         }
 
-    def explicit_tenant(request: Request) -> str | None:
-        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
-        return tenant_of(request) if explicit else None
+    @router.post("/journal/verify", openapi_extra={"requestBody": VERIFY_BODY})
+    async def journal_verify(request: Request) -> dict[str, Any]:
+        """Did this fake receive the requests a test expects? (DESIGN.md, "Verify")"""
+        raw = await request.body()
+        try:
+            doc = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise HTTPException(422, f"the matcher is not JSON: {exc}") from exc
+        try:
+            matcher = parse_matcher(doc)
+        except MatcherError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        scope = explicit_tenant(request)
+        return verify(
+            kernel.journal.records(tenant=scope),
+            matcher,
+            kernel.masker,
+            service=kernel.service,
+            dropped=kernel.journal.dropped(scope),
+        )
 
     @router.get("/faults")
     async def list_faults(request: Request) -> dict[str, Any]:

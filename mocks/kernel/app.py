@@ -30,6 +30,7 @@ class FakeOptions(TypedDict, total=False):
     data_dir: str | Path | None
     allow_remote: bool
     http_client: httpx.AsyncClient | None
+    journal_capacity: int | None  # entries the journal keeps (default: see kernel/journal.py)
 
 
 def build_fake_app(

@@ -34,13 +34,14 @@ class Kernel:
         allow_remote: bool = False,
         data_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
-        journal_capacity: int = 5000,
+        journal_capacity: int | None = None,
     ) -> None:
         self.service = service
         self.clock = clock or VirtualClock()
         self.seed = seed
         self.allow_remote = allow_remote
         self.data_dir = Path(data_dir) if data_dir else None
+        # None: CAREFLOW_JOURNAL_CAPACITY, else 5,000 (see journal.py)
         self.journal = Journal(journal_capacity)
         self.faults = FaultStore(seed)
         self.masker = Masker()
@@ -57,6 +58,7 @@ class Kernel:
         self.backend = backend
         self.masker = Masker(backend.phi_fields)
         self.webhooks.masker = self.masker
+        self.journal.masker = self.masker
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             backend.load(self.data_dir)
