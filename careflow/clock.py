@@ -120,6 +120,32 @@ class VirtualClock:
             self._frozen_at = None
         self._notify()
 
+    # keeping (the composition root persists the stack's clock with --data-dir) ---------------
+    def export(self) -> dict[str, Any]:
+        """What ``restore`` needs: the offset from real time or the frozen instant, and the
+        instant read now (the clock never reads less than that after a restore)."""
+        with self._lock:
+            return {
+                "offset_seconds": self._offset.total_seconds(),
+                "frozen_at": format_instant(self._frozen_at) if self._frozen_at else None,
+                "read": format_instant(self.now()),
+            }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Back to an ``export``: frozen at its instant, or running with its offset, and never
+        earlier than the instant it last read (the real clock may have gone back meanwhile)."""
+        read = parse_instant(data["read"]) if data.get("read") else None
+        with self._lock:
+            if data.get("frozen_at"):
+                self._frozen_at = max(
+                    parse_instant(data["frozen_at"]), read or datetime.min.replace(tzinfo=UTC)
+                )
+            else:
+                self._frozen_at = None
+                self._offset = timedelta(seconds=float(data.get("offset_seconds", 0)))
+                if read is not None and datetime.now(UTC) + self._offset < read:
+                    self._offset = read - datetime.now(UTC)
+
     # listening -----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(now)`` whenever the clock is moved by hand. Returns an unsubscribe."""

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+import careflow.limits as limits
 from careflow.clock import VirtualClock, clock_router
 
 from .clock import Clock
@@ -36,12 +36,30 @@ class AuthCreate(BaseModel):
     credentials: dict[str, Any]
 
 
+# careflow.limits: the engine's own bodies are small (workflows, authentications, the clock);
+# webhooks carry what vendors send (Caspio messages up to 10 MB, [C] caspio.md §8).
+API_BODY_LIMIT = 1024 * 1024
+
+
 async def _document(request: Request) -> tuple[Any, str]:
-    raw = (await request.body()).decode("utf-8", errors="replace")
+    """A workflow document (JSON or YAML), parsed off the event loop and checked."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}, ""
     try:
-        return (yaml.safe_load(raw) if raw.strip() else {}), raw
-    except yaml.YAMLError as exc:
-        raise WorkflowInvalid([{"loc": ["body"], "msg": f"not JSON or YAML: {exc}"}]) from exc
+        data = await limits.parse_document(raw)
+    except limits.BadInput as exc:
+        if exc.status != 400:
+            raise HTTPException(exc.status, exc.message) from None
+        raise WorkflowInvalid([{"loc": ["body"], "msg": exc.message}]) from None
+    return data, raw.decode("utf-8", errors="replace")
+
+
+def _json_body(request: Request, raw: bytes, what: str) -> Any:
+    try:
+        return limits.body_json(request.scope, raw) if raw.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        raise HTTPException(400, f"{what} must be JSON: {exc}") from exc
 
 
 def create_app(
@@ -88,6 +106,11 @@ def create_app(
     app.state.engine = engine
     app.state.clock = clock
     app.state.stack_info = stack_info
+
+    @app.exception_handler(RequestValidationError)
+    async def unprocessable(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        # validation errors echo the input: whatever it holds, the 422 must encode
+        return JSONResponse({"detail": jsonable_encoder(limits.json_safe(exc.errors()))}, 422)
 
     @app.exception_handler(WorkflowInvalid)
     async def invalid(_r: Request, exc: WorkflowInvalid) -> JSONResponse:
@@ -176,8 +199,9 @@ def create_app(
 
     @app.post("/api/workflows/{workflow_id}/test-step/{step_id}")
     async def test_step(workflow_id: str, step_id: str, request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        sample = json.loads(raw) if raw.strip() else {}
+        sample = _json_body(request, await request.body(), "the sample record")
+        if not isinstance(sample, dict):
+            raise HTTPException(422, "the sample record must be a JSON object")
         return await engine.test_step(workflow_id, step_id, sample)
 
     # runs -----------------------------------------------------------------------------------
@@ -214,11 +238,7 @@ def create_app(
     # triggers from outside ------------------------------------------------------------------
     @app.post("/hooks/{workflow_id}", status_code=202)
     async def hook(workflow_id: str, request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise HTTPException(400, "the webhook body must be JSON") from exc
+        body = _json_body(request, await request.body(), "the webhook body")
         try:
             events = await engine.receive_hook(
                 workflow_id, body, {k.lower(): v for k, v in request.headers.items()}
@@ -227,4 +247,9 @@ def create_app(
             raise HTTPException(exc.status or 400, str(exc)) from exc
         return {"accepted": len(events), "event_ids": events}
 
+    app.add_middleware(
+        limits.InputGuard,
+        service="engine",
+        limits={"/api/": API_BODY_LIMIT, "/__sandbox/": API_BODY_LIMIT},
+    )
     return app

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from .clock import Clock
 from .executor import Executor
 from .model import WorkflowDef, WorkflowInvalid
 from .runs import PAGE_SIZE, InvalidPage, Runs, run_dict
-from .secrets import Vault, load_key
+from .secrets import KEY_ENV, LEGACY_KEY_FILE, Vault, legacy_key, load_key, rekey
 from .shared import Conflict, NotFound, Shared
 from .store import Store
 from .triggers import Triggers
@@ -58,6 +59,7 @@ class Engine:
             engine_url=engine_url,
             allow_remote=allow_remote,
         )
+        self._move_legacy_key(secret_key)
         self.workflows = Workflows(self.shared)
         self.runs = Runs(self.shared, self.workflows, self.kick)
         self.executor = Executor(self.shared, self.workflows, self.runs)
@@ -68,6 +70,17 @@ class Engine:
         self._again = False
         self.runs.recover()
         self.clock.subscribe(self._on_clock_moved)
+
+    def _move_legacy_key(self, secret_key: bytes | None) -> None:
+        """Earlier versions kept the vault's key beside the database (``secret.key``): what it
+        sealed is sealed again under the data dir's key (careflow.keys), then it is deleted."""
+        old = legacy_key(self.data_dir)
+        if old is None or secret_key is not None or os.environ.get(KEY_ENV):
+            return
+        with self.store.tx() as db:
+            rekey(db, Vault(old), self.vault)
+        assert self.data_dir is not None
+        (self.data_dir / LEGACY_KEY_FILE).unlink()
 
     # what the parts share -------------------------------------------------------------------
     @property

@@ -7,12 +7,17 @@ fifth field is refused when the workflow is saved).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .connectors import ACTIONS, TRIGGERS
+
+# Line numbers in problems are found from the YAML node tree, built (in pure Python) only for
+# documents up to this size, so that validating a big one never holds the event loop for long.
+LINES_LIMIT = 32 * 1024
 
 
 class TriggerDef(BaseModel):
@@ -120,20 +125,28 @@ def parse_text(text: str) -> tuple[Any, Any]:
 
 
 def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
-    """Validate a workflow definition; raise ``WorkflowInvalid`` listing every problem."""
-    node = None
-    if text is not None:
-        try:
-            node = yaml.compose(text)
-        except yaml.YAMLError:
-            node = None
+    """Validate a workflow definition; raise ``WorkflowInvalid`` listing every problem (with
+    line numbers when ``text`` is given and at most ``LINES_LIMIT`` long: the YAML node tree is
+    built only then, and only for an invalid workflow)."""
+    nodes: list[Any] = []
+
+    def node_of() -> Any:
+        if not nodes:
+            nodes.append(None)
+            if text is not None and len(text) <= LINES_LIMIT:
+                with contextlib.suppress(yaml.YAMLError):
+                    nodes[0] = yaml.compose(text)
+        return nodes[0]
+
     problems: list[dict[str, Any]] = []
     try:
         workflow = WorkflowDef.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.append({"loc": list(loc), "line": _line_of(node, loc), "msg": error["msg"]})
+            problems.append(
+                {"loc": list(loc), "line": _line_of(node_of(), loc), "msg": error["msg"]}
+            )
         raise WorkflowInvalid(problems) from None
     trig = workflow.trigger
     trigger_cls = TRIGGERS.get((trig.app, trig.event or ""))
@@ -162,7 +175,7 @@ def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
     for index, step in enumerate(workflow.steps):
         problems += _check_step(step, ["steps", index])
     for problem in problems:
-        problem.setdefault("line", _line_of(node, tuple(problem["loc"])))
+        problem.setdefault("line", _line_of(node_of(), tuple(problem["loc"])))
     if problems:
         raise WorkflowInvalid(problems)
     return workflow

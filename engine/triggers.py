@@ -176,5 +176,9 @@ class Triggers:
         if trigger is None:
             return []
         state = self.shared.vault.open_secrets(row["trigger_state"])
-        ctx = self.workflows.context(workflow_id, workflow, workflow.trigger.auth, state=state)
-        return await trigger.sample(ctx, validate_params(trigger.Params, workflow.trigger.params))
+        try:
+            ctx = self.workflows.context(workflow_id, workflow, workflow.trigger.auth, state=state)
+            params = validate_params(trigger.Params, workflow.trigger.params)
+            return await trigger.sample(ctx, params)
+        except StepError as exc:  # e.g. the vendor refused the credentials: as activate says
+            raise Conflict(f"the trigger could not be tested: {exc}") from exc

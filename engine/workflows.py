@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .connectors import TRIGGERS, Context, StepError, Trigger
-from .model import WorkflowDef, load_workflow
+from .connectors import TRIGGERS, Context, StepError, Trigger, credential_problems
+from .model import WorkflowDef, WorkflowInvalid, load_workflow
 from .secrets import mask
 from .shared import Conflict, NotFound, Shared, new_id
 
@@ -35,6 +35,9 @@ class Workflows:
             raise ValueError("an authentication needs a name and a credentials object")
         if self.store.one("SELECT 1 FROM authentications WHERE name = ?", name):
             raise Conflict(f"an authentication named {name!r} exists")
+        problems = credential_problems(app, credentials)
+        if problems:
+            raise WorkflowInvalid([{"loc": ["credentials"], "msg": m} for m in problems])
         auth_id = new_id("auth")
         now = self.shared.now()
         with self.store.tx() as conn:

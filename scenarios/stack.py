@@ -6,6 +6,7 @@ loop, requests routed by URL); ``scenarios.server`` serves the same apps on real
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,26 @@ def default_urls(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> dict[str,
     return {name: f"http://{host}:{port + offset}" for name, offset in port_offsets().items()}
 
 
+CLOCK_FILE = "clock.json"
+
+
+def keep_clock(clock: VirtualClock, path: Path) -> None:
+    """With a data dir the shared clock never goes back across a restart: its offset (or frozen
+    instant) is restored from ``path`` and written again, atomically, whenever it is moved (before
+    the move is answered)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        clock.restore(json.loads(path.read_text()))
+
+    def write(_now: object = None) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(clock.export()))
+        tmp.replace(path)
+
+    write()
+    clock.subscribe(write)
+
+
 class Stack:
     """Every app of the sandbox on one shared clock."""
 
@@ -62,6 +83,8 @@ class Stack:
         self.clock = clock or VirtualClock()
         self.allow_remote = allow_remote
         self.data_dir = Path(data_dir) if data_dir else None
+        if self.data_dir is not None:
+            keep_clock(self.clock, self.data_dir / CLOCK_FILE)
         self.fakes = fakes()
         self.apps: dict[str, FastAPI] = {}
         for name in self.fakes:

@@ -4,6 +4,7 @@ import importlib
 
 from .base import (
     ACTIONS,
+    AUTH_KEYS,
     TRIGGERS,
     Action,
     ConfigProblem,
@@ -17,12 +18,15 @@ from .base import (
     Trigger,
     WakeAt,
     action,
+    credential_problems,
+    credentials,
     directed,
     trigger,
 )
 
 __all__ = [
     "ACTIONS",
+    "AUTH_KEYS",
     "TRIGGERS",
     "Action",
     "ConfigProblem",
@@ -36,6 +40,8 @@ __all__ = [
     "Trigger",
     "WakeAt",
     "action",
+    "credential_problems",
+    "credentials",
     "directed",
     "trigger",
 ]

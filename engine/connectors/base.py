@@ -303,3 +303,27 @@ def action(cls: type[Action]) -> type[Action]:
 def trigger(cls: type[Trigger]) -> type[Trigger]:
     TRIGGERS[(cls.app, cls.event)] = cls
     return cls
+
+
+# app → the credential keys an authentication for it needs; each entry names one key, or
+# alternatives of which one is enough (POST /api/authentications answers 422 naming the missing)
+AUTH_KEYS: dict[str, list[tuple[str, ...]]] = {}
+
+
+def credentials(app: str, *keys: str | tuple[str, ...]) -> None:
+    """Register what an authentication for ``app`` must hold (the info file's keys)."""
+    AUTH_KEYS[app] = [key if isinstance(key, tuple) else (key,) for key in keys]
+
+
+def credential_problems(app: str, values: dict[str, Any]) -> list[str]:
+    """Why ``values`` cannot be an authentication for ``app`` (empty when it can)."""
+    if app not in AUTH_KEYS:
+        return [f"unknown app {app!r}; authentications are for {', '.join(sorted(AUTH_KEYS))}"]
+    missing = [
+        " or ".join(repr(k) for k in group)
+        for group in AUTH_KEYS[app]
+        if not any(isinstance(values.get(k), str) and values[k].strip() for k in group)
+    ]
+    if missing:
+        return [f"a {app} authentication needs {', '.join(missing)} (non-empty strings)"]
+    return []

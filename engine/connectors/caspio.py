@@ -16,8 +16,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import Action, Context, Params, StepError, Trigger, action, trigger
+from .base import Action, Context, Params, StepError, Trigger, action, credentials, trigger
 from .vendor_http import check, send
+
+# DESIGN.md: the info file's keys (the Integration URL may be given as its hostname)
+credentials("caspio", ("url", "hostname"), "client_id", "client_secret")
 
 VENDOR = "Caspio"
 API = "/integrations/rest/v3"

@@ -8,8 +8,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from .base import Action, Context, Params, StepError, action
+from .base import Action, Context, Params, StepError, action, credentials
 from .vendor_http import check, send
+
+# optional: a bearer token, a username/password or headers for the target
+credentials("http")
 
 
 def is_loopback(url: str) -> bool:

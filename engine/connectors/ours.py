@@ -8,8 +8,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Action, Context, Params, StepError, action
+from .base import Action, Context, Params, StepError, action, credentials
 from .vendor_http import check, send
+
+# DESIGN.md: the info file's keys; a test-mode-only authentication holds just test_token
+credentials("ours", "url", ("token", "test_token"))
 
 VENDOR = "Ours Privacy"
 

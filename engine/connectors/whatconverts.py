@@ -8,8 +8,21 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Action, ConfigProblem, Context, Params, StepError, Trigger, action, trigger
+from .base import (
+    Action,
+    ConfigProblem,
+    Context,
+    Params,
+    StepError,
+    Trigger,
+    action,
+    credentials,
+    trigger,
+)
 from .vendor_http import check, send
+
+# DESIGN.md: the info file's keys; the profile key (or the agency key with profile_id)
+credentials("whatconverts", "url", "api_token", "api_secret")
 
 VENDOR = "WhatConverts"
 # [C] Keragon/WhatConverts page: "a maximum of 500 records that were created in the last 5 minutes"

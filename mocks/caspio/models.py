@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from careflow.mocks.kernel import Backend, Synthetic
+from careflow.mocks.kernel.durable import Entity
 
+from . import storage
 from .auth import ACCESS_TTL, REFRESH_TTL, Auth
 from .messages import Messages
 from .meter import DEFAULT_ALLOWANCE, count_call
@@ -138,26 +142,44 @@ class CaspioBackend(Backend[CaspioState]):
                 insert_row(state, table, row)
         return state
 
-    # persistence: one SQLite file per tenant under data_dir, plus the metadata as JSON ---------
-    def save(self, data_dir: Path) -> None:
-        folder = data_dir / self.service
-        folder.mkdir(parents=True, exist_ok=True)
-        meta: dict[str, Any] = {}
-        for tenant, state in list(self._states.items()):
-            with state.lock:
-                data = self.dump_state(state)
-                for table in data["tables"].values():
-                    table.pop("rows")
-                meta[tenant] = data
-                target = sqlite3.connect(folder / f"{_file_name(tenant)}.sqlite3")
-                try:
-                    state.db.backup(target)
-                finally:
-                    target.close()
-        tmp = data_dir / f"{self.service}.json.tmp"
-        tmp.write_text(json.dumps(meta, default=str))
-        tmp.replace(data_dir / f"{self.service}.json")
+    # durability with a data dir (storage.py; the writing is the kernel's durable.py) --------
+    def entities(self, state: CaspioState) -> list[Entity]:
+        return storage.entities(state)
 
+    def assemble(self, tenant: str, entities: Iterable[Entity]) -> CaspioState:
+        return storage.assemble(self, tenant, list(entities))
+
+    def entity_value(self, state: CaspioState, section: str, key: Any) -> tuple[bool, Any]:
+        return storage.entity_value(state, section, key)
+
+    def rows_changed(self, state: CaspioState, table: Table, ids: Iterable[int]) -> None:
+        """Rows inserted, updated or deleted (and the sequence, meter and counter they use)."""
+        if self.durable is None:
+            return
+        for pk in ids:
+            self.changed(state, f"rows:{table.name}", pk)
+        self.changed(state, f"seq:{table.name}")
+        self.changed(state, "counter")
+        self.changed(state, "meter")
+        for hook_id in state.webhooks:  # message counts of the webhooks that fired
+            self.changed(state, "webhooks", hook_id)
+
+    def hook_changed(self, state: CaspioState, hook_id: str) -> None:
+        """A webhook (or one of its events) was created, changed or deleted."""
+        self.changed(state, "webhooks", hook_id)
+        self.changed(state, "counter")
+
+    def table_changed(self, state: CaspioState, table: Table, *, rows: bool = False) -> None:
+        """A table's design changed (with ``rows``, its rows are written again: a rename)."""
+        if self.durable is None:
+            return
+        self.changed(state, "tables")
+        self.changed(state, f"seq:{table.name}")
+        if rows:
+            ids = [r[0] for r in state.db.execute(f'SELECT "PK_ID" FROM {quote(table.name)}')]
+            self.rows_changed(state, table, ids)
+
+    # the files of earlier versions (caspio.json + a SQLite copy per tenant), read once ------
     def load(self, data_dir: Path) -> bool:
         path = data_dir / f"{self.service}.json"
         if not path.exists():
@@ -174,6 +196,10 @@ class CaspioBackend(Backend[CaspioState]):
                 source.close()
             self._install(tenant, state)
         return True
+
+    def remove_legacy(self, data_dir: Path) -> None:
+        super().remove_legacy(data_dir)
+        shutil.rmtree(data_dir / self.service, ignore_errors=True)
 
     def seed_state(self, tenant: str, state: CaspioState, body: dict[str, Any]) -> dict[str, Any]:
         from .seed import seed_body
@@ -205,23 +231,49 @@ class CaspioBackend(Backend[CaspioState]):
         }
         return envelope(codes.get(status, "InternalError"), message, resource)
 
+    def input_error(
+        self, status: int, message: str, resource: str = "", part: str = "body"
+    ) -> tuple[Any, dict[str, str]]:
+        """[C] §6.2 a bad body is IncorrectBodyParameter, a bad query IncorrectQueryParameter
+        (also for 408/413, which §6 does not list: [?] same codes); 500 is InternalError."""
+        from .errors import envelope
+
+        if status >= 500:
+            return self.error_body(status, message, resource)
+        code = "IncorrectQueryParameter" if part == "query" else "IncorrectBodyParameter"
+        return envelope(code, message, resource)
+
     # the parts, under the names the HTTP layer and the tests call ------------------------------
     def add_profile(
         self, tenant: str, name: str, *, all_objects: bool = True, can_create: bool = True
     ) -> Profile:
-        return self.auth.add_profile(tenant, name, all_objects=all_objects, can_create=can_create)
+        profile = self.auth.add_profile(
+            tenant, name, all_objects=all_objects, can_create=can_create
+        )
+        self.changed_tenant(tenant)  # profiles and the counter; rare
+        return profile
 
     def delete_profile(self, tenant: str, name: str) -> bool:
-        return self.auth.delete_profile(tenant, name)
+        deleted = self.auth.delete_profile(tenant, name)
+        self.changed_tenant(tenant)  # the profile and its tokens; rare
+        return deleted
 
     def issue_token(self, tenant: str, profile: Profile) -> dict[str, Any]:
-        return self.auth.issue_token(tenant, profile)
+        grant = self.auth.issue_token(tenant, profile)
+        state = self.state(tenant)
+        self.changed(state, "tokens", grant["access_token"])
+        self.changed(state, "refresh", grant["refresh_token"])
+        self.changed(state, "counter")
+        return grant
 
     def profile_for_client(self, client_id: str, secret: str) -> tuple[str, Profile] | None:
         return self.auth.profile_for_client(client_id, secret)
 
     def use_refresh(self, token: str, client_id: str | None) -> tuple[str, Profile] | None:
-        return self.auth.use_refresh(token, client_id)
+        found = self.auth.use_refresh(token, client_id)
+        if found is not None:
+            self.changed(self.state(found[0]), "refresh", token)  # used up: deleted
+        return found
 
     def authenticate(self, access_token: str) -> tuple[str, Profile] | None:
         return self.auth.authenticate(access_token)
@@ -231,20 +283,27 @@ class CaspioBackend(Backend[CaspioState]):
 
     def count_call(self, state: CaspioState, n: int = 1, *, refuse: bool = True) -> None:
         count_call(state, n, refuse=refuse)
+        self.changed(state, "meter")
 
     def create_table(
         self, state: CaspioState, name: str, fields: list[dict[str, Any]], note: str = ""
     ) -> Table:
-        return self.schema.create_table(state, name, fields, note)
+        table = self.schema.create_table(state, name, fields, note)
+        self.table_changed(state, table)
+        return table
 
     def add_field(self, state: CaspioState, table: Table, spec: Any) -> dict[str, Any]:
-        return self.schema.add_field(state, table, spec)
+        added = self.schema.add_field(state, table, spec)
+        self.table_changed(state, table)
+        return added
 
     def update_field(self, state: CaspioState, table: Table, name: str, spec: Any) -> None:
         self.schema.update_field(state, table, name, spec)
+        self.table_changed(state, table, rows=True)  # a rename renames a key of every row
 
     def delete_field(self, state: CaspioState, table: Table, name: str) -> None:
         self.schema.delete_field(state, table, name)
+        self.table_changed(state, table)  # rows keep the old column until rewritten: ignored
 
     def select_rows(self, state: CaspioState, table: Table, q: dict[str, Any]) -> dict[str, Any]:
         return self.records.select(state, table, q)
@@ -252,12 +311,16 @@ class CaspioBackend(Backend[CaspioState]):
     def insert(
         self, tenant: str, state: CaspioState, table: Table, body: Any, source: str = "RESTAPIs"
     ) -> dict[str, Any]:
-        return self.records.insert(tenant, state, table, body, source)
+        row = self.records.insert(tenant, state, table, body, source)
+        self.rows_changed(state, table, [row["PK_ID"]])
+        return row
 
     def update(
         self, tenant: str, state: CaspioState, table: Table, where: str | None, body: Any
     ) -> list[dict[str, Any]]:
-        return self.records.update(tenant, state, table, where, body)
+        after = self.records.update(tenant, state, table, where, body)
+        self.rows_changed(state, table, [r["PK_ID"] for r in after])
+        return after
 
     def delete(self, tenant: str, state: CaspioState, table: Table, where: str | None) -> int:
         return self.records.delete(tenant, state, table, where)

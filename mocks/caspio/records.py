@@ -282,6 +282,7 @@ class Records:
             if ids:
                 marks = ", ".join("?" for _ in ids)
                 state.db.execute(f"DELETE FROM {quote(table.name)} WHERE PK_ID IN ({marks})", ids)
+                self.backend.rows_changed(state, table, ids)  # with a data dir (storage.py)
         self.backend.messages.fire(
             tenant, state, table, "table.recordDelete", [(r, None) for r in before]
         )

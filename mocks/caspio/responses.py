@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+
+from careflow.limits import body_json
 
 from .errors import BadBody, BadQuery, CaspioError, Unauthorized, request_id
 from .models import CaspioBackend, CaspioState, Profile
@@ -43,8 +44,8 @@ async def _body(request: Request) -> Any:
     if not raw.strip():
         raise BadBody("Required body parameter absent or has incorrect format")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return body_json(request.scope, raw)
+    except (ValueError, RecursionError):
         raise BadBody("Required body parameter absent or has incorrect format") from None
 
 

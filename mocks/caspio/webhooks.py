@@ -115,6 +115,7 @@ class Webhooks:
                 "Events": {},
             }
             state.webhooks[hook["Id"]] = hook
+            self.backend.hook_changed(state, hook["Id"])
         out = self.public(hook)
         out["Secret"] = hook["Secret"]  # [C] §8.3: Secret only in the create response
         return out
@@ -168,12 +169,14 @@ class Webhooks:
             hook.update(changes)
             hook["LastModified"] = iso(self.backend.kernel.clock.now())
             hook["ModifiedBy"] = profile.name
+            self.backend.hook_changed(state, hook_id)
         return self.public(hook)
 
     def delete(self, state: CaspioState, hook_id: str) -> None:
         with state.lock:
             if state.webhooks.pop(hook_id, None) is None:
                 raise NotFound("Requested object not found")  # [O] §6.3 404
+            self.backend.hook_changed(state, hook_id)
 
     def orphans(self, state: CaspioState) -> list[dict[str, Any]]:
         """Webhooks whose creating profile no longer exists."""
@@ -253,6 +256,7 @@ class Webhooks:
                 "CreatedBy": creator,
             }
             hook["Events"][ev["Id"]] = ev
+            self.backend.hook_changed(state, hook_id)
         return {k: v for k, v in ev.items() if k not in ("LastModified", "ModifiedBy")}
 
     def event(self, state: CaspioState, hook_id: str, event_id: str) -> dict[str, Any]:
@@ -270,6 +274,7 @@ class Webhooks:
             ev.update(self._event_fields(state, hook, body, event_id))
             ev["LastModified"] = iso(self.backend.kernel.clock.now())
             ev["ModifiedBy"] = profile.name
+            self.backend.hook_changed(state, hook_id)
         return dict(ev)
 
     def delete_event(self, state: CaspioState, hook_id: str, event_id: str) -> None:
@@ -277,3 +282,4 @@ class Webhooks:
         with state.lock:
             if hook["Events"].pop(event_id, None) is None:
                 raise NotFound("Requested object not found")
+            self.backend.hook_changed(state, hook_id)

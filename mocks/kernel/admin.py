@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import uuid
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match
 
+import careflow.limits as limits
 from careflow.clock import clock_router
 
 from .backend import DEFAULT_TENANT, CredentialRefused
@@ -59,20 +58,19 @@ def tenant_of(request: Request) -> str:
 
 
 async def read_document(request: Request) -> Any:
-    """A JSON or YAML request body; a clear 422 when it is neither."""
+    """A JSON or YAML request body, parsed off the event loop and checked (careflow.limits);
+    a clear 422 when it is neither (400/413 when it is refused)."""
     raw = await request.body()
     if not raw.strip():
         return {}
-    content_type = request.headers.get("content-type", "")
+    cached = limits.cached_json(request.scope)
+    if cached is not limits.MISSING:
+        return cached
     try:
-        if "yaml" in content_type:
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise HTTPException(422, f"body is neither JSON nor YAML: {exc}") from exc
+        return await limits.parse_document(raw)
+    except limits.BadInput as exc:
+        status = exc.status if exc.status == 413 or "refused" in exc.message else 422
+        raise HTTPException(status, exc.message) from None
 
 
 def serves(app: Any, pattern: str) -> bool:
@@ -188,8 +186,8 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         """Did this fake receive the requests a test expects? (DESIGN.md, "Verify")"""
         raw = await request.body()
         try:
-            doc = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
+            doc = limits.body_json(request.scope, raw) if raw.strip() else {}
+        except (ValueError, RecursionError) as exc:
             raise HTTPException(422, f"the matcher is not JSON: {exc}") from exc
         try:
             matcher = parse_matcher(doc)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from careflow.clock import VirtualClock
+from careflow.limits import json_safe
 
 from .admin import build_admin_router
 from .backend import Backend
@@ -44,6 +45,7 @@ def build_fake_app(
     the ``/__sandbox/`` control plane (the vendor spec lives in ``contracts/``)."""
     kernel.attach(backend)
     backend.state()  # seed the default tenant now: the first request must not pay for it
+    kernel.flush()  # with a data dir, the seeded tenant is on disk before any request
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -79,18 +81,7 @@ def build_fake_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, 422)
+        return JSONResponse({"detail": jsonable_encoder(json_safe(exc.errors()))}, 422)
 
     app.add_middleware(SandboxMiddleware, kernel=kernel)
     return app
-
-
-def json_safe(value: Any) -> Any:
-    """Validation errors echo the input; NaN or infinity in it must not turn a 422 into a 500."""
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [json_safe(item) for item in value]
-    return value

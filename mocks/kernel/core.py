@@ -61,7 +61,7 @@ class Kernel:
         self.journal.masker = self.masker
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            backend.load(self.data_dir)
+            backend.open_store(self.data_dir)
 
     def set_http_client(self, client: httpx.AsyncClient | None) -> None:
         """Route outbound calls (webhooks, HTTP destinations) through ``client``."""
@@ -76,6 +76,7 @@ class Kernel:
         """Wait until background work (webhook attempts, pipelines) has finished."""
         for settler in self._settlers:
             await settler()
+        self.flush()
 
     def reset(self, tenant: str | None = None) -> None:
         """Seeded state again: data, journal, faults, deliveries."""
@@ -85,6 +86,13 @@ class Kernel:
         self.webhooks.clear(tenant)
         self.faults.clear(tenant)
 
+    def flush(self) -> None:
+        """With a data dir: write what changed (the middleware calls it as each answer starts;
+        background work that changes state calls it when done)."""
+        if self.backend is not None:
+            self.backend.flush()
+
     def save(self) -> None:
-        if self.data_dir is not None and self.backend is not None:
-            self.backend.save(self.data_dir)
+        """At shutdown: write what is left and close the store."""
+        if self.backend is not None:
+            self.backend.close_store()

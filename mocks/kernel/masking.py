@@ -6,13 +6,15 @@ One rule set for the whole stack: a key whose normalised name is a secret or a P
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import careflow.strictjson as strictjson
+
 MASK = "***"
+BODY_VIEW_LIMIT = 1024 * 1024  # bigger request bodies are summarised, not parsed to be masked
 
 SECRET_KEYS = frozenset(
     {
@@ -99,17 +101,21 @@ class Masker:
         return urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs])
 
     def body(self, raw: bytes, content_type: str = "") -> Any:
-        """Decode a request body (JSON or form) and mask it; other bodies are summarised."""
+        """Decode a request body (JSON or form) and mask it; other bodies are summarised. A
+        body the stack refused (careflow.limits) is summarised with the reason: the journal
+        must always answer, whatever it was sent."""
         if not raw:
             return None
+        if len(raw) > BODY_VIEW_LIMIT:
+            return f"<body of {len(raw)} bytes: too large to journal>"
         text = raw.decode("utf-8", errors="replace")
         if "json" in content_type or text[:1] in "{[":
             try:
-                return self.value(json.loads(text))
+                return self.value(strictjson.loads(raw))
+            except strictjson.JSONRefused as exc:  # never journal it raw: it may not encode
+                return f"<JSON body refused ({exc}), {len(raw)} bytes>"
             except ValueError:
                 pass
-            except RecursionError:  # nested too deeply to mask: never journal it raw
-                return f"<JSON body nested too deeply, {len(raw)} bytes>"
         if "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             return {k: (MASK if self.is_sensitive(k) else v) for k, v in pairs}

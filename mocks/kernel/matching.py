@@ -8,12 +8,13 @@ means it matches. Values are compared as received (unmasked); callers mask what 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
+
+import careflow.strictjson as strictjson
 
 ABSENT = "<absent>"  # the ``actual`` of a diff when the request has no such field
 
@@ -67,8 +68,8 @@ class RequestView:
             form = parse_qs(self.body.decode("latin-1"), keep_blank_values=True)
             return {k: v[0] if len(v) == 1 else v for k, v in form.items()}
         try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
+            return strictjson.loads(self.body)
+        except (ValueError, RecursionError):  # JSONRefused included: never matched or shown
             return NO_BODY
 
 

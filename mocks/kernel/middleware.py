@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careflow.clock import format_instant, next_order
 
+from . import intake
 from .core import Kernel, correlation_id
 from .journal import (
     RESPONSE_BODY_LIMIT,
@@ -107,7 +108,8 @@ class SandboxMiddleware:
         cid_header = (b"x-request-id", cid.encode("latin-1"))
         try:
             if scope["path"].startswith(ADMIN_PREFIX):
-                await self.app(scope, receive, self._echo(send, cid_header, {}))
+                echo = self._echo(send, cid_header, {})
+                await intake.admin_call(self.kernel, self.app, scope, receive, echo)
                 return
             await self._vendor_call(scope, receive, send, cid, cid_header)
         finally:
@@ -165,21 +167,15 @@ class SandboxMiddleware:
         kernel = self.kernel
         order = next_order()  # when the request arrived, for timelines
         started = time.perf_counter()
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        raw_body = bytes(body)
-        delivered = False
+        try:  # the stack's input limits (intake.py): a refusal is answered, and journaled
+            raw_body, refused = await intake.read(kernel, scope, receive), None
+        except intake.BadInput as exc:
+            raw_body, refused = b"", exc
+        except intake.ClientGone:
+            return
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw_body, "more_body": False}
-            return await receive()
+        async def app() -> None:
+            await intake.serve(kernel, self.app, scope, receive, echo, raw_body, refused)
 
         seen: dict[str, Any] = {"status": None, "started": started, "virtual_s": 0.0}
         scope.setdefault("state", {})
@@ -201,17 +197,17 @@ class SandboxMiddleware:
                 journaled = True
                 self._journal(scope, view, cid, seen, fault_info, order)
 
-        echo = self._echo(send, cid_header, seen, journal)
+        echo = self._echo(intake.flushing(kernel, send), cid_header, seen, journal)
         try:
             if fault is None:
-                await self.app(scope, replay, echo)
+                await app()
                 return
             spec = fault.spec
             fault_info = {"id": fault.id, "kind": spec.kind}
             if spec.kind == "latency":
                 if await self._delay((spec.latency_ms or 0) / 1000):
                     seen["virtual_s"] = (spec.latency_ms or 0) / 1000
-                await self.app(scope, replay, echo)
+                await app()
             elif spec.kind == "error":
                 status = spec.status or 500
                 assert kernel.backend is not None

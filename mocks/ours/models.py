@@ -18,12 +18,14 @@ classes live in state.py so the parts never import this facade; they are re-expo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from careflow.mocks.kernel import Backend, Synthetic, format_instant
+from careflow.mocks.kernel.durable import Entity
 
-from . import config
+from . import config, storage
 from .events import Events
 from .sources import Sources
 from .state import (
@@ -108,6 +110,15 @@ class OursBackend(Backend[OursState]):
         self._reindex(state)
         return state
 
+    def entities(self, state: OursState) -> list[Entity]:
+        return storage.entities(state, self.dump_state(state))
+
+    def assemble(self, tenant: str, entities: Iterable[Entity]) -> OursState:
+        return self.load_state(tenant, storage.document(list(entities)))
+
+    def entity_value(self, state: OursState, section: str, key: Any) -> tuple[bool, Any]:
+        return storage.entity_value(state, section, key)
+
     def seed_state(self, tenant: str, state: OursState, body: dict[str, Any]) -> dict[str, Any]:
         from .seed import seed_body
 
@@ -126,24 +137,40 @@ class OursBackend(Backend[OursState]):
         # Ingest API errors: {"success": false} (vendor facts §6); we add a readable "error".
         return {"success": False, "error": message}, {}
 
+    def input_error(
+        self, status: int, message: str, resource: str = "", part: str = "body"
+    ) -> tuple[Any, dict[str, str]]:
+        body, headers = self.error_body(status, message, resource)
+        if status == 413:
+            body["limit"] = self.body_limit  # [C] §5 a 413 carries a numeric "limit"
+        return body, headers
+
     # --- the parts, under the names the HTTP layer, the pipeline and the admin routes call -------
     def configure(
         self, state: OursState, data: dict[str, Any], *, merge: bool = False
     ) -> dict[str, Any]:
         """Validate everything in ``data``, then apply it: all or nothing."""
-        return config.configure(state, data, merge=merge)
+        added = config.configure(state, data, merge=merge)
+        for section in ("allowed_events", "data_governance", "destinations"):
+            self.changed(state, section)
+        return added
 
     def allowed(self, state: OursState, name: str) -> AllowedEvent | None:
         return config.allowed(state, name)
 
     def create_source(self, tenant: str, state: OursState, data: dict[str, Any]) -> Source:
-        return self.sources.create(tenant, state, data)
+        return self.source_changed(state, self.sources.create(tenant, state, data))
 
     def update_source(self, state: OursState, source: Source, data: dict[str, Any]) -> Source:
-        return self.sources.update(state, source, data)
+        return self.source_changed(state, self.sources.update(state, source, data))
 
     def rotate_source(self, tenant: str, state: OursState, source: Source) -> Source:
-        return self.sources.rotate(tenant, state, source)
+        return self.source_changed(state, self.sources.rotate(tenant, state, source))
+
+    def source_changed(self, state: OursState, source: Source) -> Source:
+        self.changed(state, "sources", source.id)
+        self.changed(state, "counter")
+        return source
 
     def resolve_token(self, state: OursState, token: str) -> tuple[Source, str] | None:
         return self.sources.resolve(state, token)
@@ -151,7 +178,14 @@ class OursBackend(Backend[OursState]):
     def ingest(
         self, state: OursState, source: Source, mode: str, row: TrackInput
     ) -> dict[str, Any] | None:
-        return self.events.ingest(state, source, mode, row)
+        event = self.events.ingest(state, source, mode, row)
+        if event is not None:  # storage.py: what an accepted event changed
+            self.changed(state, "events", event["id"])
+            self.changed(state, "visitors", f"{mode}/{event['visitor_id']}")
+            self.changed(state, "seen", (source.id, mode, event["distinct_id"]))
+            self.changed(state, "sources", source.id)
+            self.changed(state, "counter")
+        return event
 
     def _reindex(self, state: OursState) -> None:
         """Rebuild the lookups of ``state`` (token → source, identifiers → visitor, event ids)."""

@@ -393,6 +393,8 @@ class Pipeline:
                 except Exception as exc:  # keep the pipeline alive; show what went wrong
                     event["status"] = "error"
                     event.setdefault("errors", []).append({"error": f"{type(exc).__name__}: {exc}"})
+                self.backend.changed(state, "events", event_id)
+        self.kernel.flush()  # with a data dir: the pipeline's progress is kept too
 
     def _process_one(self, tenant: str, state: OursState, event: dict[str, Any]) -> None:
         allowed = self.backend.allowed(state, event["event"])
@@ -457,6 +459,9 @@ class Pipeline:
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)
         state.sources[event["source"]].last_dispatched_at = record["time"]
+        self.backend.changed(state, "dispatches", record["id"])
+        self.backend.changed(state, "sources", event["source"])
+        self.backend.changed(state, "counter")
 
 
 __all__ = ["Mapping", "Pipeline", "build_payload", "evaluate", "modify", "render"]

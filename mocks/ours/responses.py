@@ -5,11 +5,12 @@ Only parsing, auth and status codes live here; the rules are in models.py and pi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
+from careflow.limits import body_json
 
 from .errors import BadRequest, InvalidEvent, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from .models import OursBackend, OursState, Source
@@ -34,7 +35,7 @@ def vendor_spec() -> dict[str, Any]:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw)
+        return body_json(request.scope, raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("request body is not valid JSON") from exc
     except RecursionError as exc:

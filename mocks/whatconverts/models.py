@@ -82,6 +82,7 @@ __all__ = [
 class WhatConvertsBackend(Backend[WCState]):
     service = "whatconverts"
     seed_keys = frozenset({"synthetic", "leads"})
+    collections = frozenset({"leads"})
     synthetic_keys = frozenset(
         {"leads", "window_minutes", "end_minutes_ago", "profile_id", "lead_types"}
     )
@@ -164,6 +165,7 @@ class WhatConvertsBackend(Backend[WCState]):
 
     def count_request(self, state: WCState, key: ApiKey) -> None:
         self.access.count_request(state, key)
+        self.changed(state, "usage")  # the daily quota counts every call
 
     @staticmethod
     def occupy(state: WCState, key: ApiKey) -> int:
@@ -197,7 +199,10 @@ class WhatConvertsBackend(Backend[WCState]):
         form: dict[str, Any],
         check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
-        return self.leads.create_lead(tenant, state, key, form, check)
+        lead = self.leads.create_lead(tenant, state, key, form, check)
+        self.changed(state, "leads", lead["lead_id"])
+        self.changed(state, "next_ids")
+        return lead
 
     def edit_lead(
         self,
@@ -208,7 +213,21 @@ class WhatConvertsBackend(Backend[WCState]):
         form: dict[str, Any],
         check: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
-        return self.leads.edit_lead(tenant, state, key, lead_id, form, check)
+        lead = self.leads.edit_lead(tenant, state, key, lead_id, form, check)
+        self.changed(state, "leads", lead["lead_id"])
+        return lead
 
     def add_webhook(self, state: WCState, body: dict[str, Any]) -> dict[str, Any]:
-        return self.hooks.add(state, body)
+        hook = self.hooks.add(state, body)
+        self.changed(state, "webhooks")
+        self.changed(state, "next_ids")
+        return hook
+
+    def accounts_changed(self, tenant: str, state: WCState, *, deleted: bool = False) -> None:
+        """An agency-key write (accounts.py): a deletion takes leads with it (rare: the tenant
+        is written whole); anything else changes accounts, profiles and their ids."""
+        if deleted:
+            self.changed_tenant(tenant)
+            return
+        for section in ("accounts", "profiles", "next_ids"):
+            self.changed(state, section)

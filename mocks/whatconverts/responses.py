@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -12,6 +11,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from careflow.limits import body_json
 from careflow.mocks.kernel.spec import RequestValidator
 
 from . import accounts as acc
@@ -52,8 +52,8 @@ async def read_fields(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if "json" in content_type:
         try:
-            data = json.loads(raw or b"{}")
-        except ValueError:
+            data = body_json(request.scope, raw or b"{}")
+        except (ValueError, RecursionError):
             raise WCError("Invalid JSON body.") from None
         if not isinstance(data, dict):
             raise WCError("Invalid JSON body: an object is required.")
@@ -180,13 +180,16 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     def master(
         request: Request, fn: Callable[[WCState, ApiKey, dict[str, Any]], Any], body: bool = False
     ) -> Any:
-        async def work(_t: str, state: WCState, key: ApiKey) -> Any:
+        async def work(tenant: str, state: WCState, key: ApiKey) -> Any:
             backend.require_master(key)
             fields = await read_fields(request) if body else {}
             # accounts.py's checks repeat what the spec says of these small bodies, so the spec
             # catch-all can run first here; the call may then change state
             spec_check(request, fields if body else None)
-            return fn(state, key, fields)
+            result = fn(state, key, fields)
+            if request.method != "GET":
+                backend.accounts_changed(tenant, state, deleted=request.method == "DELETE")
+            return result
 
         return handle(request, work)
 
