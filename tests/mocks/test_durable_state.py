@@ -93,7 +93,7 @@ def test_whatconverts_every_write_is_on_disk_before_the_answer(make):
     new_profile = master.post(f"/accounts/{aid}/profiles", data={"profile_name": "Second"})
     env.check(new_profile)
     pid = new_profile.json()["profile_id"]
-    env.check(master.post(f"/leads", data={"lead_type": "chat", "profile_id": str(pid)}))
+    env.check(master.post("/leads", data={"lead_type": "chat", "profile_id": str(pid)}))
     env.check(master.delete(f"/accounts/{aid}/profiles/{pid}"))
     env.check(master.delete(f"/accounts/{aid}"))
     hook = {"profile_id": c["profile_id"], "url": HOOK_URL}
@@ -120,8 +120,12 @@ def test_caspio_every_write_is_on_disk_before_the_answer(make):
         base_url=f"{env.base_url}/integrations/rest/v3",
         headers={"Authorization": f"Bearer {token}"},
     )
-    table = {"Name": "Notes", "Fields": [{"Name": "Body", "Type": "TEXT"},
-             {"Name": "Key", "Type": "GUID", "Unique": True}, {"Name": "Pw", "Type": "PASSWORD"}]}  # fmt: skip
+    fields = [
+        {"Name": "Body", "Type": "TEXT"},
+        {"Name": "Key", "Type": "GUID", "Unique": True},
+        {"Name": "Pw", "Type": "PASSWORD"},
+    ]
+    table = {"Name": "Notes", "Fields": fields}
     env.check(api.post("/tables", json=table))
     env.check(api.post("/tables/Notes/records", json={"Body": "one", "Pw": "hunter22-secret"}))
     env.check(api.post("/tables/Notes/records", json={"Body": "two"}))
