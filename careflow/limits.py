@@ -35,6 +35,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import careflow.strictjson as strictjson
+import careflow.strictyaml as strictyaml
 
 from .strictjson import MAX_INT_DIGITS, SLICE, JSONRefused
 
@@ -246,19 +247,15 @@ async def parse_document(raw: bytes, *, yaml_limit: int = YAML_LIMIT) -> Any:
 
 
 def _yaml(raw: bytes, json_error: Exception) -> Any:
-    import yaml
-
     try:
-        doc = yaml.safe_load(raw)
+        return strictyaml.load(raw)
+    except JSONRefused as exc:
+        raise BadInput(400, f"the document is refused: {exc}") from None
     except Exception as exc:  # YAMLError, and the ValueError of a 5,000-digit integer
         reason = str(exc).replace("\n", " ")[:500]
         raise BadInput(
             400, f"the body is neither JSON ({json_error}) nor YAML ({reason})"
         ) from None
-    try:
-        return strictjson.check_value(doc, convert=True)
-    except JSONRefused as exc:
-        raise BadInput(400, f"the document is refused: {exc}") from None
 
 
 def unexpected(exc: BaseException, scope: Scope, service: str) -> str:

@@ -4,8 +4,8 @@ the stack can store or answer with, and parsed so that a big body never holds th
 Refused (``JSONRefused``, a 400 for the caller): ``NaN``/``Infinity`` and numbers that overflow to
 them (``1e999``), integers of more than ``MAX_INT_DIGITS`` digits, nesting deeper than
 ``MAX_DEPTH``, strings holding a lone UTF-16 surrogate (``"\\ud800"``: no UTF-8 encoding exists,
-so it could be stored but never answered), object keys that are not strings (YAML), and
-documents that expand to more than ``MAX_VALUES`` values (YAML aliases).
+so it could be stored but never answered), and object keys that are not strings (YAML;
+see ``careflow.strictyaml`` for its own limits).
 
 Big bodies: ``json.loads`` is C code that holds the GIL for the whole document (a 10 MB array
 takes about a second), so running it in a thread does not help the event loop. ``loads_sliced``
@@ -26,7 +26,6 @@ from typing import Any
 MAX_DEPTH = 64  # [?] nesting the sandbox accepts (.NET's and Newtonsoft's default, 64)
 MAX_INT_DIGITS = 40  # beyond any 128-bit id; Python itself refuses more than 4,300
 MAX_FLOAT_CHARS = 400  # a decimal longer than this is no measurement
-MAX_VALUES = 2_000_000  # values a parsed document may expand to (YAML aliases)
 SLICE = 256 * 1024  # the most characters one call into C parses (a few ms)
 
 TOO_DEEP = f"the document is nested too deeply (at most {MAX_DEPTH} levels)"
@@ -111,12 +110,8 @@ def check_value(value: Any, *, depth: int = 0, convert: bool = False) -> Any:
     """Walk a parsed document: depth, size, encodable strings, bounded finite numbers, string
     keys. With ``convert`` (YAML), dates and times become ISO strings and a new document is
     returned; anything else that JSON cannot carry is refused."""
-    budget = [MAX_VALUES]
 
     def walk(item: Any, level: int) -> Any:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise JSONRefused(f"the document expands to more than {MAX_VALUES} values")
         if isinstance(item, str):
             _encodable(item)
             return item

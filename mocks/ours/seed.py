@@ -47,6 +47,9 @@ CONVERSIONS = (
 )
 
 
+SEED_MAX = 10_000  # visitors one seed request adds: the seed runs while the fake waits
+
+
 def seed_demo(state: OursState, synthetic: Synthetic, now: str) -> None:
     state.sources["src_demo"] = Source(
         id="src_demo",
@@ -101,8 +104,10 @@ def seed_body(
         if not all(isinstance(p, dict) for p in people):
             raise ValueError("visitors must be objects of visitor properties")
         count = int(body.get("synthetic", {}).get("visitors", 0))
-        if count < 0:
-            raise ValueError("synthetic.visitors must be >= 0")
+        if not 0 <= count <= SEED_MAX:
+            raise ValueError(
+                f"synthetic.visitors must be 0..{SEED_MAX} per request (seed again for more)"
+            )
         added = apply_config(state, change, merge=True)
         synthetic = backend.synthetic_for(tenant).for_(f"seed-{state.counter}")
         now = format_instant(backend.kernel.clock.now())

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from careflow.mocks.kernel.admin import read_document, tenant_of
 
+from .errors import WCError
 from .models import WhatConvertsBackend
 
 
@@ -25,7 +26,7 @@ def build_admin_router(backend: WhatConvertsBackend) -> APIRouter:
             raise HTTPException(422, "expected {profile_id, url, triggers, lead_types}")
         try:
             return backend.add_webhook(backend.state(tenant_of(request)), body)
-        except ValueError as exc:
+        except (ValueError, WCError) as exc:
             raise HTTPException(422, str(exc)) from exc
 
     @router.delete("/webhooks/{webhook_id}", status_code=204)

@@ -32,6 +32,10 @@ SOURCES = [
 ]
 
 
+SEED_MAX = 10_000  # leads one seed request adds: the seed runs while the fake waits
+MAX_MINUTES = 100 * 366 * 24 * 60  # a century, as far as the clock may be moved
+
+
 def seed_demo(backend: WhatConvertsBackend, state: WCState, synthetic: Synthetic) -> None:
     now = backend.kernel.clock.now()
     state.accounts[DEMO_ACCOUNT] = {
@@ -128,8 +132,12 @@ def seed_body(
             raise ValueError(f"no profile {profile_id}")
         types = synthetic.get("lead_types") or list(LEAD_TYPES)
         unknown = set(types) - set(LEAD_TYPES)
-        if unknown or count < 0 or count > 100_000 or window < 0:
-            raise ValueError("synthetic: leads 0..100000, window_minutes >= 0, known lead_types")
+        spans_ok = 0 <= window <= MAX_MINUTES and 0 <= end_ago <= MAX_MINUTES
+        if unknown or not 0 <= count <= SEED_MAX or not spans_ok:
+            raise ValueError(
+                f"synthetic: leads 0..{SEED_MAX} per request (seed again for more), "
+                f"window_minutes and end_minutes_ago 0..{MAX_MINUTES}, known lead_types"
+            )
         gen = Synthetic(backend.kernel.seed, f"whatconverts/{tenant}/seed/{state.next_ids['lead']}")
         end = backend.kernel.clock.now() - timedelta(minutes=end_ago)
         for i in range(count):
