@@ -2,46 +2,33 @@
 
 import json
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
-WORKER = Path(__file__).with_name("crash_worker.py")
+from ..reliability.zygote import Zygote, pause
+
 ROUNDS = 20
 
 
 def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path):
+    """Each round is a worker forked from one zygote (imports done once): cheap rounds."""
     rng = random.Random(7)
-    root = Path(__file__).resolve().parents[2]
     killed_busy = 0
-    for round_no in range(ROUNDS):
-        proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path), str(round_no)],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        # Kill at a random moment after start-up (however slow the machine is): often mid-run,
-        # sometimes before or after everything.
-        assert proc.stdout.readline() == b"ready\n", proc.stderr.read().decode()
-        deadline = time.monotonic() + rng.uniform(0.0, 0.08)
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.005)
-        assert proc.poll() is None, proc.stderr.read().decode()
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        killed_busy += b"idle" not in out
-    final = subprocess.run(
-        [sys.executable, str(WORKER), str(tmp_path), "-1", "--final"],
-        cwd=root,
-        capture_output=True,
-        timeout=60,
-    )
-    assert final.returncode == 0, final.stderr.decode()
+    zygote = Zygote("tests.engine.crash_worker")
+    try:
+        for round_no in range(ROUNDS):
+            worker = zygote.fork(str(tmp_path), round_no)
+            worker.wait_for("ready")
+            # Kill at a random moment after start-up: often mid-run, sometimes before or after
+            # everything.
+            pause(rng.uniform(0.0, 0.08))
+            worker.kill()
+            killed_busy += "idle" not in worker.lines
+        final = zygote.fork(str(tmp_path), -1, True)
+        final.wait_for("idle")
+        final.finish()
+    finally:
+        zygote.close()
 
     assert killed_busy >= ROUNDS // 4, f"only {killed_busy} kills landed mid-work"
     acked = {line.split()[1] for line in (tmp_path / "acks.log").read_text().splitlines()}
