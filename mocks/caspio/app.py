@@ -15,6 +15,7 @@ from .admin import build_admin_router
 from .errors import CaspioError, SqlError
 from .models import CaspioBackend
 from .responses import build_router
+from .state import sql_message
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
@@ -30,7 +31,7 @@ def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     @app.exception_handler(sqlite3.Error)
     async def storage_error(request: Request, exc: sqlite3.Error) -> Response:
         """A safety net: a storage error the model did not map is still a vendor 400
-        ([C] §6.2 SqlServerError, native SQL text), never a bare 500."""
-        return SqlError(f"Query failed: {exc}").response(str(request.url))
+        ([C] §6.2 SqlServerError, in SQL Server's words), never a bare 500."""
+        return SqlError(sql_message(exc)).response(str(request.url))
 
     return app

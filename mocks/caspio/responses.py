@@ -67,6 +67,10 @@ def record_query(request: Request, *, write: bool = False) -> dict[str, Any]:
         low = key.lower()
         name = low[2:] if low.startswith("q.") else low
         if name in Q_PARAMS:
+            if Q_PARAMS[name] in raw:
+                # [I] two values for one clause (q.where=...&q.where=..., or q.where and Where)
+                # are ambiguous: refused before anything is read or changed
+                raise BadQuery(f"Query parameter '{key}' is given more than once.")
             raw[Q_PARAMS[name]] = value
         elif low.startswith("q."):
             raise BadQuery(f"Unknown query parameter '{key}'.")

@@ -9,6 +9,7 @@ this state; models.py composes them into the ``CaspioBackend``.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -99,8 +100,51 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         raise SqlError(sql_message(exc)) from None
 
 
+# [C] caspio.md §6.2 SqlServerError carries SQL Server's own text: the SQLite errors the fake
+# can meet, in SQL Server's words (its message numbers in comments); never SQLite's own text.
+_SQL_SERVER = [
+    (re.compile(r"no such column: (.+)"), "Invalid column name '{0}'."),  # 207
+    (re.compile(r"ambiguous column name: (.+)"), "Ambiguous column name '{0}'."),  # 209
+    (re.compile(r"no such function: (\w+)"), "'{0}' is not a recognized built-in function name."),
+    (
+        re.compile(r"wrong number of arguments to function (\w+)\(\)"),
+        "The {0} function requires a different number of arguments.",  # 174
+    ),
+    (
+        re.compile(r"misuse of (?:aggregate|window)(?: function)?:? ?(\w*)"),
+        "An aggregate may not appear in the WHERE clause unless it is in a subquery contained in "
+        "a HAVING clause or a select list, and the column being aggregated is an outer "
+        "reference.",  # 147
+    ),
+    (re.compile(r"near \"(.+?)\": syntax error"), "Incorrect syntax near '{0}'."),  # 102
+    (
+        re.compile(r"incomplete input|unrecognized token"),
+        "Incorrect syntax near the end of the query.",
+    ),
+    (
+        re.compile(r"integer overflow|too large|too big|out of range"),
+        "Arithmetic overflow error converting expression to data type bigint.",  # 8115
+    ),
+    (re.compile(r"datatype mismatch"), "Operand type clash."),  # 206
+    (
+        re.compile(r"NOT NULL constraint failed: \w+\.(\w+)"),
+        "Cannot insert the value NULL into column '{0}'; column does not allow nulls.",  # 515
+    ),
+    (
+        re.compile(r"depth|too complex|too many|stack overflow|too large"),
+        "The query processor ran out of internal resources and could not produce a query plan. "
+        "Please simplify the query.",  # 8623
+    ),
+]
+
+
 def sql_message(exc: Exception) -> str:
+    """SQL Server's text for an SQLite error ([C] caspio.md §6.2); never SQLite's own words."""
     text = str(exc)
     if "UNIQUE" in text:
         return "Cannot insert duplicate key: a unique field already has this value."
-    return f"Query failed: {text}"
+    for pattern, message in _SQL_SERVER:
+        found = pattern.search(text)
+        if found:
+            return message.format(*(g.strip('"') for g in found.groups()))
+    return "The query could not be run; check its q.select, q.where, q.groupBy and q.orderBy."

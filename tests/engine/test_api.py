@@ -123,3 +123,49 @@ def test_test_step_makes_a_real_call(api, stack):
     assert result["error"] is None and result["output"]["mode"] == "test"
     missing = api.post(f"/api/workflows/{wf['id']}/test-step/track", json={"trigger": {}}).json()
     assert "email" in missing["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"name": "x", "app": "whatconvert", "credentials": {}}, "unknown app 'whatconvert'"),
+        ({"name": "x", "app": "whatconverts", "credentials": {"url": "http://127.0.0.1:1"}},
+         "needs 'api_token', 'api_secret'"),
+        ({"name": "x", "app": "caspio", "credentials": {"client_id": "a", "client_secret": "b"}},
+         "needs 'url' or 'hostname'"),
+        ({"name": "x", "app": "ours", "credentials": {"url": "http://127.0.0.1:1", "token": ""}},
+         "needs 'token' or 'test_token'"),
+    ],
+)  # fmt: skip
+def test_authentications_are_validated_before_they_are_stored(api, body, needle):
+    """Issue 15: an unknown app or missing credential keys are a 422 naming them, not a 201."""
+    response = api.post("/api/authentications", json=body)
+    assert response.status_code == 422, response.text
+    assert needle in response.text
+    assert api.get("/api/authentications").json()["items"] == []
+
+
+def test_test_trigger_with_refused_credentials_is_a_409_like_activate(api, stack):
+    """Issue 15: the vendor refusing the authentication's credentials is a clean 409 (as for
+    activate), not an unhandled 500."""
+    wc = stack.info()["whatconverts"]
+    creds = {"url": wc["url"], "api_token": wc["api_token"], "api_secret": "sbx-wrong-secret"}
+    api.post(
+        "/api/authentications", json={"name": "wc", "app": "whatconverts", "credentials": creds}
+    )
+    flow = {"name": "t", "trigger": {"app": "whatconverts", "event": "new_lead", "auth": "wc",
+                                     "params": {"profile_id": wc["profile_id"]}},
+            "steps": [{"id": "x", "app": "logic", "action": "continue_if",
+                       "params": {"value": 1, "op": "is_not_null"}}]}  # fmt: skip
+    wf = api.post("/api/workflows", json=flow).json()["id"]
+    tested = api.post(f"/api/workflows/{wf}/test-trigger")
+    assert tested.status_code == 409, tested.text
+    assert "could not be tested" in tested.json()["detail"]
+    assert api.post(f"/api/workflows/{wf}/activate").status_code == 409
+
+
+def test_the_audit_masks_client_ids(api, stack):
+    caspio = stack.info()["caspio"]
+    creds = {k: caspio[k] for k in ("url", "client_id", "client_secret")}
+    api.post("/api/authentications", json={"name": "c", "app": "caspio", "credentials": creds})
+    assert caspio["client_id"] not in api.get("/api/audit").text

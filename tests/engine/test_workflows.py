@@ -177,3 +177,41 @@ def test_template_values_are_left_to_run_time():
                     "quotable": "{{ trigger.q }}"}},
     ]  # fmt: skip
     assert _problems(steps) == {}
+
+
+def test_the_vault_key_is_not_in_the_data_dir_and_an_old_one_is_moved_out(tmp_path, monkeypatch):
+    """Issue 15: the engine's key lay beside its database. Now it is the data dir's key
+    (careflow/keys.py: the user's config dir, or CAREFLOW_PASSPHRASE); a secret.key left by an
+    earlier version is used once to re-seal, then deleted."""
+    from cryptography.fernet import Fernet
+
+    from careflow.engine import Engine
+    from careflow.engine.secrets import Vault
+    from careflow.mocks.kernel import VirtualClock
+
+    monkeypatch.delenv("CAREFLOW_SECRET_KEY", raising=False)
+    data = tmp_path / "engine"
+    data.mkdir()
+    old_key = Fernet.generate_key()
+    (data / "secret.key").write_bytes(old_key)
+    first = Engine(clock=VirtualClock(), data_dir=data, secret_key=old_key)  # as before
+    first.create_authentication("ours", "ours", {"url": "http://127.0.0.1:1", "token": "sbx_tok_1"})
+    first.store.close()
+    engine = Engine(clock=VirtualClock(), data_dir=data)
+    assert engine.credentials("ours")["token"] == "sbx_tok_1"  # re-sealed under the new key
+    assert not (data / "secret.key").exists()
+    blob = engine.store.one("SELECT secret FROM authentications")["secret"]
+    try:
+        Vault(old_key).open(blob)
+        raise AssertionError("still sealed with the old key")
+    except Exception as exc:  # InvalidToken
+        assert "InvalidToken" in type(exc).__name__
+    assert not [p for p in data.iterdir() if p.suffix == ".key"]
+    engine.store.close()
+    monkeypatch.setenv("CAREFLOW_PASSPHRASE", "not the one")
+    import pytest
+
+    from careflow.keys import KeyUnavailable
+
+    with pytest.raises(KeyUnavailable, match="does not open data dir"):
+        Engine(clock=VirtualClock(), data_dir=data)

@@ -52,3 +52,26 @@ def test_unfreeze_keeps_the_virtual_time():
     clock.freeze(False)
     assert clock.now() - datetime(2026, 1, 1, tzinfo=UTC) < timedelta(seconds=5)
     assert not clock.frozen
+
+
+def test_a_kept_clock_comes_back_where_it_was_and_never_earlier(tmp_path):
+    """With --data-dir the stack keeps its clock (scenarios/stack.py keep_clock): frozen or
+    running with an offset, and never earlier than an instant it already read."""
+    from careflow.scenarios.stack import keep_clock
+
+    path = tmp_path / "clock.json"
+    frozen = VirtualClock("2026-05-01T10:00:00Z", frozen=True)
+    keep_clock(frozen, path)
+    frozen.advance(90)
+    again = VirtualClock()
+    keep_clock(again, path)
+    assert again.snapshot() == {"now": "2026-05-01T10:01:30Z", "frozen": True}
+    again.freeze(False)
+    running = VirtualClock()
+    keep_clock(running, path)
+    assert not running.frozen and running.now() >= again.now().replace(microsecond=0)
+    data = running.export()
+    data["read"] = "2999-01-01T00:00:00Z"  # the real clock went back since it was read
+    late = VirtualClock()
+    late.restore(data)
+    assert late.now().year == 2999

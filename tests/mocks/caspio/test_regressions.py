@@ -151,3 +151,45 @@ def test_an_injected_fault_is_a_caspio_envelope_naming_the_resource(env: CaspioE
     assert response.status_code == 429
     assert body["Code"] == "TooManyRequests" and body["Resource"].endswith("/rest/v3/tables")
     assert response.headers["X-Caspio-Request-ID"] == body["RequestId"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("q.where", "PK_ID=-1"), ("q.where", "1=1")],
+        [("q.where", "PK_ID=-1"), ("where", "1=1")],
+        [("q.where", "PK_ID=-1"), ("Where", "1=1")],
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_clause_given_twice_is_refused_and_touches_nothing(
+    env: CaspioEnv, method: str, params: list[tuple[str, str]]
+) -> None:
+    """Issue 15: ``DELETE …?q.where=PK_ID=-1&q.where=1=1`` deleted every row (the last value
+    won). Two values for one clause are ambiguous: 400 IncorrectQueryParameter, nothing read or
+    changed."""
+    before = _dump(env)
+    r = env.call(method, "/tables/Patients/records", params=params, json={"Notes": "n"})
+    assert r.status_code == 400, r.text
+    assert r.json()["Code"] == "IncorrectQueryParameter" and "more than once" in r.json()["Message"]
+    assert _dump(env) == before
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("coalesce(FirstName) = 'a'", "The coalesce function requires"),
+        ("abs(-9223372036854775807 - 1) = 1", "Arithmetic overflow"),
+        ("count(*) > 1", "An aggregate may not appear in the WHERE clause"),
+    ],
+)
+def test_sql_errors_speak_sql_server_not_sqlite(env: CaspioEnv, where: str, expected: str) -> None:
+    """Issue 15: SQLite's text leaked through Caspio 400s; [C] caspio.md §6.2 SqlServerError
+    carries SQL Server's own text."""
+    r = env.call("GET", "/tables/Patients/records", params={"q.where": where})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["Code"] in ("SqlServerError", "IncorrectQueryParameter")
+    if body["Code"] == "SqlServerError":
+        assert body["Message"].startswith(expected), body["Message"]
+    assert "coalesce()" not in body["Message"] and "misuse" not in body["Message"]

@@ -170,6 +170,14 @@ def refill_scratch(env: CaspioEnv) -> None:
         )
 
 
+# what SQLite says and SQL Server never would ([C] caspio.md §6.2: SQL Server's own text)
+SQLITE_WORDS = re.compile(
+    r"sqlite|syntax error|no such|misuse of|integer overflow|wrong number of arguments|"
+    r"incomplete input|unrecognized token|\w\(\)",
+    re.IGNORECASE,
+)
+
+
 def snapshot(env: CaspioEnv) -> Any:
     out = {}
     for tenant in ("default", "other"):
@@ -196,6 +204,9 @@ def test_hostile_clauses_are_answered_or_refused_and_change_nothing(
     assert r.status_code in (200, 400), r.text
     if r.status_code == 400:
         assert r.json()["Code"] in ("SqlServerError", "IncorrectQueryParameter")
+        message = r.json()["Message"]
+        leaked = [m for m in SQLITE_WORDS.findall(message) if m.lower() not in text.lower()]
+        assert not leaked, message  # SQLite's words, not an echo of the clause
     elif param == "q.where":
         rows = r.json()["Result"]
         assert len(rows) <= 20 and all(set(row) <= fields | {"PK_ID"} for row in rows)
