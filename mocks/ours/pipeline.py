@@ -357,9 +357,23 @@ class Pipeline:
         self.kernel = kernel
         self.backend = backend
         self._tasks: set[asyncio.Task[Any]] = set()
+        # events a previous process accepted but did not process (a restart on a data dir):
+        # taken up by the first submit or settle
+        self._resume = kernel.data_dir is not None
         kernel.on_settle(self.drain)
 
+    def _take_up_leftovers(self) -> None:
+        if not self._resume:
+            return
+        self._resume = False
+        for tenant in self.backend.tenants():
+            state = self.backend.state(tenant)
+            left = [e["id"] for e in state.events if e["status"] == "accepted"]
+            if left:
+                self.submit(tenant, left)
+
     def submit(self, tenant: str, event_ids: list[str]) -> None:
+        self._take_up_leftovers()
         if not event_ids:
             return
         try:
@@ -376,6 +390,7 @@ class Pipeline:
         self.process(tenant, event_ids)
 
     async def drain(self) -> None:
+        self._take_up_leftovers()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -230,3 +230,21 @@ def test_basic_credentials_survive_as_credentials(make):
             client.get("/api/v1/leads", headers={"Authorization": f"Basic {auth}"}).status_code
             == 200
         )
+
+
+def test_ours_events_accepted_before_a_crash_are_processed_after_it(make):
+    """An accepted event is on disk before the answer; the pipeline runs after it. Killed in
+    between, the restarted fake takes the event up at its first settle."""
+    env = make("ours")
+    body = {"token": env.creds["token"], "event": "lead_created", "email": "left@example.com"}
+    pipeline = env.app.state.pipeline
+    pipeline.submit = lambda tenant, ids: None  # "killed" before the pipeline ran
+    assert env.client.post("/api/v1/track", json=body).status_code == 200
+    other = VENDORS["ours"].create_app(clock=env.clock, seed=3, data_dir=env.data_dir)
+    from starlette.testclient import TestClient
+
+    with TestClient(other) as client:
+        events = client.get("/__sandbox/events").json()["items"]
+    assert [e["status"] for e in events if e["identifiers"]["email"] == "left@example.com"] == [
+        "dispatched"
+    ]
