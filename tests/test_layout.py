@@ -70,7 +70,7 @@ def part_of(module: str) -> str:
         return "time"
     if module == "careflow.keys":
         return "keys"
-    if module in ("careflow.limits", "careflow.strictjson"):
+    if module in ("careflow.limits", "careflow.strictjson", "careflow.strictyaml"):
         return "limits"
     if module.startswith("careflow.mocks.kernel"):
         return "kernel"

@@ -7,29 +7,37 @@ is done: hundreds of ms to seconds), not a benchmark."""
 from __future__ import annotations
 
 import json
-import statistics
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from careflow.scenarios.server import StackServer, bind_sockets, urls_of
-from careflow.scenarios.stack import Stack
+from .zygote import Zygote
 
 HEALTHY_MS = 100  # a health answer while another service works on a big body
 STALL_MS = 1000  # the issue's threshold: no service may stop answering for this long
 
 
+BODY_TIMEOUT = 1.5  # CAREFLOW_BODY_TIMEOUT of the served stack (30 s by default)
+
+
 @pytest.fixture(scope="module")
-def served() -> Any:
-    sockets = bind_sockets("127.0.0.1", 0)
-    stack = Stack(urls=urls_of("127.0.0.1", sockets))
-    server = StackServer(stack, sockets)
-    server.start_in_thread()
-    yield stack
-    server.stop_thread()
+def served() -> Iterator[dict[str, Any]]:
+    """The stack served as ``careflow up`` serves it, in its own process (forked from a zygote,
+    so the test's own threads never compete with it for the GIL)."""
+    zygote = Zygote(
+        "tests.reliability.served_worker", env={"CAREFLOW_BODY_TIMEOUT": str(BODY_TIMEOUT)}
+    )
+    worker = zygote.fork()
+    try:
+        yield json.loads(worker.wait_for("ready").split(" ", 1)[1])
+    finally:
+        worker.kill()
+        zygote.close()
 
 
 def big_json(size: int) -> bytes:
@@ -58,19 +66,18 @@ def poll_while(url: str, work: Any) -> tuple[list[float], Any]:
 
 
 def check(latencies: list[float]) -> None:
-    """Health kept answering: many times, 9 in 10 within 100 ms (a shared 2-core CI machine
-    may delay one now and then), none stalled for a second."""
-    assert len(latencies) >= 5, (
-        f"health answered only {len(latencies)} times meanwhile (ms): {latencies}"
-    )
-    worst = max(latencies)
-    typical = statistics.quantiles(latencies, n=10)[-1]  # the 90th percentile
-    assert typical < HEALTHY_MS, f"health took {typical:.0f} ms (p90) meanwhile: {latencies}"
-    assert worst < STALL_MS, f"health stalled {worst:.0f} ms meanwhile"
+    """Health kept answering: many times, 4 in 5 within 100 ms (a shared 2-core CI machine may
+    delay one now and then), none stalled for a second. A stalled loop answers once or twice,
+    after the whole big request."""
+    shown = [round(ms) for ms in latencies]
+    assert len(latencies) >= 5, f"health answered only {len(latencies)} times meanwhile: {shown}"
+    fast = sum(ms < HEALTHY_MS for ms in latencies) / len(latencies)
+    assert fast >= 0.8, f"health was slow meanwhile (ms): {shown}"
+    assert max(latencies) < STALL_MS, f"health stalled meanwhile (ms): {shown}"
 
 
-def test_a_huge_json_body_to_one_fake_never_stalls_another(served: Stack) -> None:
-    info = served.info()["whatconverts"]
+def test_a_huge_json_body_to_one_fake_never_stalls_another(served: dict[str, Any]) -> None:
+    info = served["whatconverts"]
     body = big_json(9 * 1024 * 1024)
 
     def send() -> httpx.Response:
@@ -82,12 +89,12 @@ def test_a_huge_json_body_to_one_fake_never_stalls_another(served: Stack) -> Non
             timeout=60,
         )
 
-    latencies, answer = poll_while(f"{served.urls['caspio']}/__sandbox/health", send)
+    latencies, answer = poll_while(f"{served['caspio']['url']}/__sandbox/health", send)
     assert answer.status_code == 400, answer.text[:300]  # "rows" is no lead field
     check(latencies)
 
 
-def test_a_big_yaml_workflow_to_the_engine_never_stalls_a_fake(served: Stack) -> None:
+def test_a_big_yaml_workflow_to_the_engine_never_stalls_a_fake(served: dict[str, Any]) -> None:
     steps = "".join(
         f"  - id: s{i}\n    app: logic\n    action: continue_if\n"
         f"    params: {{value: 'v{i}', op: equals, other: 'v{i}'}}\n"
@@ -97,33 +104,30 @@ def test_a_big_yaml_workflow_to_the_engine_never_stalls_a_fake(served: Stack) ->
 
     def send() -> httpx.Response:
         return httpx.post(
-            f"{served.urls['engine']}/api/workflows",
+            f"{served['engine']['url']}/api/workflows",
             content=doc,
             headers={"content-type": "application/yaml"},
             timeout=60,
         )
 
-    latencies, answer = poll_while(f"{served.urls['ours']}/__sandbox/health", send)
+    latencies, answer = poll_while(f"{served['ours']['url']}/__sandbox/health", send)
     assert answer.status_code == 201, answer.text[:300]
     check(latencies)
 
 
 def test_a_body_that_never_arrives_is_answered_408_and_blocks_nothing(
-    served: Stack, monkeypatch: pytest.MonkeyPatch
+    served: dict[str, Any],
 ) -> None:
     """A client that promises more body than it sends gets a 408 once the body timeout passes
     (CAREFLOW_BODY_TIMEOUT, 30 s by default; short here), and nobody else waits meanwhile."""
-    import socket
-
-    monkeypatch.setenv("CAREFLOW_BODY_TIMEOUT", "0.5")
-    host, port = served.urls["whatconverts"].removeprefix("http://").split(":")
+    host, port = served["whatconverts"]["url"].removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(
             b"POST /api/v1/leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"lead_type": '
         )
         latencies, _ = poll_while(
-            f"{served.urls['engine']}/__sandbox/health", lambda: time.sleep(0.3)
+            f"{served['engine']['url']}/__sandbox/health", lambda: time.sleep(BODY_TIMEOUT / 2)
         )
         sock.settimeout(10)
         answer = sock.recv(4096)
