@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from careflow import engine
 
+from .dashboard import mount_dashboard
 from .transports import BackgroundLoop, RoutingTransport, SyncASGITransport, netloc_of
 
 SERVICES = ("engine", "whatconverts", "caspio", "ours")
@@ -69,6 +70,7 @@ class Stack:
         )
         self.engine: engine.Engine = self.apps["engine"].state.engine
         self.apps["engine"].state.stack_info = self.info()
+        mount_dashboard(self.apps["engine"], self.info, lambda: self.engine.http)
 
     def kernel(self, name: str) -> Kernel:
         return self.apps[name].state.kernel
