@@ -21,6 +21,16 @@ from hypothesis import strategies as st
 from .conftest import Demo, find_demo, run_showcase
 
 
+def run_async(coro: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser tests, same
+    worker) keeps an event loop running in the main thread."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[InProcessStack, Demo]]:
     with InProcessStack() as stack:
@@ -310,6 +320,33 @@ def test_runs_pages_follow_the_engine_cursor_or_cut_locally(paged):
             if not cursor:
                 return seen
 
-    import asyncio
+    assert run_async(walk()) == [r["id"] for r in runs]
 
-    assert asyncio.run(walk()) == [r["id"] for r in runs]
+
+def test_workflow_buttons_deactivate_activate_and_test_trigger(demo):
+    stack, d = demo
+    path = f"/ui/workflows/{d.intake_workflow}"
+    with stack.client("engine") as http:
+        off = http.post(f"{path}/deactivate")
+        assert off.status_code == 303 and "inactive" in http.get(path).text
+        http.post(f"{path}/activate")
+        assert http.get(f"/api/workflows/{d.intake_workflow}").json()["status"] == "active"
+        tested = http.post(f"{path}/test-trigger")
+        assert tested.status_code == 200 and "Test trigger" in tested.text
+
+
+def test_the_dashboard_also_runs_on_its_own_against_a_stack_elsewhere(served_demo):
+    """``create_app(engine_url)``: the same pages, reading a served stack by its URL only."""
+    from careflow.scenarios.dashboard import create_app
+
+    async def visit() -> tuple[int, str]:
+        async with httpx.AsyncClient(timeout=30) as stack_http:
+            app = create_app(served_demo.engine, client=stack_http)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ui") as ui:
+                response = await ui.get(f"/ui/whatconverts/leads/{served_demo.lead_id}")
+                return response.status_code, response.text
+
+    status, html = run_async(visit())
+    assert status == 200 and "Follow this lead" in html
+    assert served_demo.info["caspio"]["client_secret"] not in html
