@@ -8,6 +8,7 @@ client ids and secrets, api secrets) read ``***`` whatever the reveal switch say
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,14 @@ PHI = (
         for k in backend.phi_fields
     }
 ) - SECRETS
+
+
+# An email address inside free text (a journaled query such as q.where=Email='...', URL-encoded
+# or not) is PHI whatever its key: masked unless revealed.
+EMAIL = re.compile(
+    r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![A-Za-z0-9._+%-]))"  # a whole token, or after a %XX escape
+    r"[A-Za-z0-9._+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 
 
 def is_secret(key: str) -> bool:
@@ -60,6 +69,8 @@ def mask(data: Any, reveal: bool, key: str | None = None) -> Any:
     if isinstance(data, list):
         # a list under a PHI key is masked whole above; its items keep no key of their own
         return [mask(item, reveal) for item in data]
+    if isinstance(data, str) and not reveal and not isinstance(data, Masked):
+        return EMAIL.sub(MASK, data)
     return data
 
 

@@ -93,6 +93,9 @@ def test_phi_is_masked_unless_revealed_and_secrets_never_show(demo):
         masked = http.get(lead).text
         assert "Casey Example" not in masked and "casey.example@example.com" not in masked
         assert "***" in masked
+        http.get("/ui/caspio/tables/Patients?where=Email%3D%27casey.example%40example.com%27")
+        journal = http.get("/ui/journal?service=caspio").text  # the query above, journaled
+        assert "casey.example" not in journal and "Email" in journal
     with stack.client("engine", cookies={"careflow_reveal": "1"}) as http:
         shown = http.get(lead).text
         assert "Casey Example" in shown and "casey.example@example.com" in shown
@@ -203,6 +206,8 @@ def test_mask_hides_phi_unless_revealed_and_secrets_always():
     }
     hidden = mask(record, reveal=False)
     assert hidden["Name"] == "***" and hidden["nested"][0]["phone_number"] == "***"
+    where = "q.where=Email%3D%27pat.doe%40example.com%27&q.limit=5"
+    assert mask({"query": where}, reveal=False)["query"] == "q.where=Email%3D%27***%27&q.limit=5"
     assert hidden["Visits"] == 3
     shown = mask(record, reveal=True)
     assert shown["Name"] == "Pat" and shown["token"] == "***"
