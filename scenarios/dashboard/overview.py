@@ -120,6 +120,7 @@ async def counts(reader: Any) -> dict[str, list[tuple[str, Any]]]:
     got = await gather_dict(
         {
             "whatconverts": reader.state("whatconverts"),
+            "quota": reader.admin("whatconverts", "GET", "/quota"),
             "caspio": reader.state("caspio"),
             "events": reader.admin("ours", "GET", "/events"),
             "dispatches": reader.admin("ours", "GET", "/dispatches"),
@@ -133,6 +134,13 @@ async def counts(reader: Any) -> dict[str, list[tuple[str, Any]]]:
             ("leads", len(wc.get("leads", {}))),
             ("webhooks", len(wc.get("webhooks", []))),
         ]
+        quota = got["quota"]
+        if isinstance(quota, dict):
+            used = sum(u.get("requests", 0) for u in quota.get("usage", []))
+            limit = quota.get("limits", {}).get("profile", 0)
+            out["whatconverts"].append(
+                ("API requests today", f"{used:,} (profile key: {limit:,}/day)")
+            )
     caspio = got["caspio"]
     if isinstance(caspio, dict):
         tables = caspio.get("tables", {})
