@@ -104,8 +104,11 @@ def served_demo() -> Iterator[Demo]:
         server.stop_thread()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module on a worker. Not per session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, which would break any later test
+    of another module that calls ``asyncio.run``."""
     sync_api = pytest.importorskip("playwright.sync_api")
     from careflow.scenarios.dashboard.browser import launch
 
