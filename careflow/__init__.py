@@ -13,6 +13,7 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
+    "intercept": "careflow.scenarios.intercept",
     "InProcessStack": "careflow.scenarios.stack",
     "Stack": "careflow.scenarios.stack",
     "VENDORS": "careflow.mocks",

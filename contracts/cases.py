@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +66,8 @@ class CaseResult:
 
 
 def load_cases(v: Vendor, path: Path | None = None) -> list[dict[str, Any]]:
-    text = (
-        path.read_text()
-        if path
-        else resources.files("careflow.contracts").joinpath(f"cases/{v.name}.yaml").read_text()
-    )
-    data = yaml.safe_load(text) or {}
+    text = path.read_text() if path else v.cases_text()
+    data = yaml.safe_load(text) if text else {"cases": []}
     cases = data.get("cases") if isinstance(data, dict) else None
     if not isinstance(cases, list):
         raise ValueError(f"{path or v.name + ' cases'}: expected a mapping with a 'cases' list")

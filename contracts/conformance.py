@@ -48,7 +48,7 @@ def find_operation(name: str, method: str, path: str) -> tuple[str, dict[str, An
             return template, spec["paths"][template][m]
     raise ConformanceError(
         f"{method.upper()} {path} is not an operation of the {name} spec "
-        f"(contracts/{get_vendor(name).spec_file})"
+        f"({get_vendor(name).package}/{get_vendor(name).spec_file})"
     )
 
 

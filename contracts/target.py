@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from careflow.mocks.kernel import is_loopback_url
 
 from .vendors import Vendor, credentials_from
 
-FAKE_BASES = {
-    "whatconverts": "http://127.0.0.1:8401",
-    "caspio": "http://127.0.0.1:8402",
-    "ours": "http://127.0.0.1:8403",
-}
+# In-process targets are served through a transport, never a socket: their base URL names a
+# host that cannot resolve, so a request that escaped the transport could not reach a server.
+IN_PROCESS_HOST = "careflow.invalid"
 
 
 class RemoteRefused(ValueError):
@@ -68,14 +67,14 @@ def unreachable(target: Target, exc: httpx.TransportError) -> str:
 
 def in_process(v: Vendor, app: Any = None, seed: int = 0) -> Target:
     """The vendor's fake (or ``app``, e.g. a deliberately drifted one) without sockets."""
-    from careflow.mocks.kernel import VirtualClock
-    from careflow.scenarios.transports import BackgroundLoop, SyncASGITransport
+    from careflow.clock import VirtualClock
+    from careflow.mocks.kernel.transports import BackgroundLoop, SyncASGITransport
 
     if app is None:
         app = v.create_app(clock=VirtualClock(), seed=seed)
     loop = BackgroundLoop()
     transport = SyncASGITransport(httpx.ASGITransport(app=app), loop)
-    base = FAKE_BASES[v.name]
+    base = f"http://{v.name}.{IN_PROCESS_HOST}"
     client = httpx.Client(transport=transport, base_url=base, timeout=30)
     backend = app.state.backend
     creds = dict(backend.credentials_of(backend.state()))

@@ -12,40 +12,20 @@ from typing import Any
 
 import httpx
 import yaml
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from .clock import Clock, SystemClock
+from careflow.clock import VirtualClock, clock_router
+
+from .clock import Clock
 from .connectors import StepError
-from .core import Conflict, Engine, NotFound, parse_iso
+from .core import Conflict, Engine, NotFound
 from .model import WorkflowInvalid
+from .runs import PAGE_MAX, PAGE_SIZE, InvalidPage
 
 TICK_SECONDS = 1.0
-
-# A century: far enough for any test, near enough that a datetime never overflows.
-MAX_ADVANCE = 100 * 366 * 86400
-
-
-class ClockUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    advance_seconds: float | None = Field(
-        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
-    )
-    set: str | None = None
-    frozen: bool | None = None
-    reset: bool | None = None
-
-    @field_validator("set")
-    @classmethod
-    def _iso(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_iso(value)
-            except ValueError as exc:
-                raise ValueError(f"'{value}' is not an ISO-8601 instant") from exc
-        return value
 
 
 class AuthCreate(BaseModel):
@@ -75,7 +55,7 @@ def create_app(
     engine: Engine | None = None,
 ) -> FastAPI:
     engine = engine or Engine(
-        clock=clock or SystemClock(),
+        clock=clock or VirtualClock(),
         http=http_client,
         data_dir=data_dir,
         engine_url=engine_url or "http://127.0.0.1:8400",
@@ -132,22 +112,7 @@ def create_app(
             raise HTTPException(404, "this engine was not started as part of a careflow stack")
         return app.state.stack_info
 
-    @app.get("/__sandbox/clock")
-    async def get_clock() -> dict[str, Any]:
-        return clock.snapshot()
-
-    @app.post("/__sandbox/clock")
-    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
-        if update.reset:
-            clock.reset()
-        if update.frozen is not None:
-            clock.freeze(update.frozen)
-        if update.set is not None:
-            clock.set(update.set)
-        if update.advance_seconds:
-            clock.advance(update.advance_seconds)
-        await engine.settle()
-        return clock.snapshot()
+    app.include_router(clock_router(clock, engine.settle), prefix="/__sandbox")
 
     @app.post("/__sandbox/settle")
     async def settle() -> dict[str, str]:
@@ -217,8 +182,18 @@ def create_app(
 
     # runs -----------------------------------------------------------------------------------
     @app.get("/api/runs")
-    async def runs(workflow_id: str | None = None, status: str | None = None) -> dict[str, Any]:
-        return {"items": engine.list_runs(workflow_id, status)}
+    async def runs(
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = Query(PAGE_SIZE, ge=1, description=f"Runs per page; at most {PAGE_MAX}"),
+        cursor: str | None = Query(None, description="The next_cursor of the previous page"),
+    ) -> dict[str, Any]:
+        try:
+            return engine.page_runs(workflow_id, status, limit, cursor)
+        except InvalidPage as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", exc.field), "msg": str(exc)}]
+            ) from exc
 
     @app.get("/api/runs/{run_id}")
     async def run(run_id: str) -> dict[str, Any]:

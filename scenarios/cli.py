@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from careflow.contracts.cli import contract_app
 from rich.console import Console
 from rich.table import Table
+
+from careflow.contracts.cli import contract_app
 
 app = typer.Typer(
     name="careflow",
@@ -38,6 +39,8 @@ def stack_table(info: dict[str, Any], title: str = "careflow sandbox") -> Table:
     table.add_column("URL", overflow="fold")
     table.add_column("demo credentials", overflow="fold")
     for name, entry in info.items():
+        if not isinstance(entry, dict):  # e.g. the top-level "ca_file" of --tls
+            continue
         creds = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
         table.add_row(name, entry["url"], creds or "-")
     return table
@@ -59,10 +62,15 @@ def up(
         bool,
         typer.Option(help="Allow webhooks, HTTP steps and destinations to non-loopback hosts."),
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(help="Serve HTTPS with a throwaway local CA (prints how to trust it)."),
+    ] = False,
 ) -> None:
     """Run every fake and the engine, one port each, until Ctrl-C (SIGINT) or SIGTERM."""
     from .server import StackServer, bind_sockets, urls_of, write_info
     from .stack import Stack
+    from .tls import local_ca
 
     if info_file is not None:
         info_file.unlink(missing_ok=True)  # a stale file must never read as "ready"
@@ -71,14 +79,18 @@ def up(
     except OSError as exc:
         console.print(f"[red]cannot bind {host}:{port}..{port + 3}: {exc}[/red] (try --port 0)")
         raise typer.Exit(1) from exc
-    stack = Stack(
-        urls=urls_of(host, sockets), seed=seed, data_dir=data_dir, allow_remote=allow_remote
-    )
-    server = StackServer(stack, sockets)
+    ca = local_ca(host) if tls else None
+    urls = urls_of(host, sockets, "https" if ca else "http")
+    stack = Stack(urls=urls, seed=seed, data_dir=data_dir, allow_remote=allow_remote)
+    server = StackServer(stack, sockets, tls=ca)
 
     def ready() -> None:
-        info = stack.info()
+        info = server.info()
         console.print(stack_table(info))
+        if ca is not None:
+            console.print(f"TLS: a throwaway local CA, {ca.ca_file}; to trust it:", highlight=False)
+            for name, value in ca.env().items():
+                console.print(f"  export {name}={value}", highlight=False, soft_wrap=True)
         if info_file is not None:
             write_info(info_file, info)
         console.print(f"dashboard: {info['engine']['url']}/ui/", highlight=False)
@@ -89,6 +101,8 @@ def up(
     finally:
         if info_file is not None:
             info_file.unlink(missing_ok=True)  # the stack is gone: so is its readiness signal
+        if ca is not None:
+            ca.close()
     console.print("stopped")
 
 

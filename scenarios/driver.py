@@ -2,8 +2,9 @@
 
 The same driver serves an ``InProcessStack`` (no sockets) and a stack started by ``careflow up``
 (``StackDriver.remote(url)``), so a scenario that passes in-process passes against real servers.
-It speaks each vendor's real API (WhatConverts Basic auth and form posts, Caspio OAuth client
-credentials, Ours Privacy token-in-body) and the engine API of DESIGN.md.
+It speaks the engine API of DESIGN.md and the fakes' ``/__sandbox/`` admin API; each vendor's
+own API (WhatConverts Basic auth and form posts, Caspio OAuth, Ours token-in-body) is spoken by
+that vendor's step module (``careflow.scenarios.steps.<vendor>``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-CASPIO_API = "/integrations/rest/v3"
+from careflow.mocks import VENDORS
 
 
 class DriverError(AssertionError):
@@ -28,16 +29,14 @@ class StackDriver:
         client: httpx.Client,
         *,
         settle: Callable[[], None] | None = None,
-        label: str = "in-process",
     ) -> None:
         self.info = info
         self.client = client
         self._settle = settle
-        self.label = label
-        self._caspio_token: str | None = None
+        # what vendor step modules keep between calls (a Caspio access token); emptied when
+        # the fakes are reset
+        self.session: dict[str, Any] = {}
         self._ids = itertools.count(1)
-        self.correlation_ids: list[str] = []
-        self.calls = 0
 
     # construction --------------------------------------------------------------------------
     @classmethod
@@ -53,7 +52,7 @@ class StackDriver:
                 f"{engine_url} did not serve /__sandbox/stack ({response.status_code}): "
                 "is it the engine URL of `careflow up`?"
             )
-        return cls(response.json(), client, label=engine_url)
+        return cls(response.json(), client)
 
     def reset_all(self) -> None:
         """Seeded state on every fake, empty engine (a running stack is shared by scenarios)."""
@@ -61,9 +60,14 @@ class StackDriver:
         self.reset_fakes()
 
     def reset_fakes(self) -> None:
-        for service in ("whatconverts", "caspio", "ours"):
+        for service in self.fakes:
             self.admin(service, "POST", "/reset")
-        self._caspio_token = None
+        self.session.clear()
+
+    @property
+    def fakes(self) -> tuple[str, ...]:
+        """The stack's fakes: the registered vendors (``careflow.mocks.VENDORS``) it serves."""
+        return tuple(name for name in VENDORS if name in self.info)
 
     def url(self, service: str) -> str:
         return self.info[service]["url"]
@@ -74,7 +78,6 @@ class StackDriver:
     # raw calls -----------------------------------------------------------------------------
     def new_correlation_id(self, prefix: str = "scn") -> str:
         cid = f"{prefix}-{next(self._ids):04d}"
-        self.correlation_ids.append(cid)
         return cid
 
     def call(
@@ -90,7 +93,6 @@ class StackDriver:
         headers = dict(kwargs.pop("headers", None) or {})
         if correlation_id:
             headers.setdefault("X-Request-ID", correlation_id)
-        self.calls += 1
         response = self.client.request(
             method, f"{self.url(service)}{path}", headers=headers, **kwargs
         )
@@ -122,84 +124,8 @@ class StackDriver:
             self._settle()
             return
         for _round in range(2):  # a real stack: fakes' deliveries, then the runs they start
-            for service in ("whatconverts", "caspio", "ours", "engine"):
+            for service in (*self.fakes, "engine"):
                 self.call(service, "POST", "/__sandbox/settle")
-
-    # WhatConverts --------------------------------------------------------------------------
-    def wc_auth(self, key: str = "profile") -> tuple[str, str]:
-        c = self.creds("whatconverts")
-        if key == "master":
-            return c["master_token"], c["master_secret"]
-        return c["api_token"], c["api_secret"]
-
-    def create_lead(self, fields: dict[str, Any], cid: str | None = None) -> dict[str, Any]:
-        data = {"profile_id": self.creds("whatconverts")["profile_id"], **fields}
-        form = _bracketed(data)
-        response = self.call(
-            "whatconverts",
-            "POST",
-            "/api/v1/leads",
-            data=form,
-            auth=self.wc_auth(),
-            correlation_id=cid,
-            expect=200,
-        )
-        return response.json()
-
-    def update_lead(self, lead_id: int, fields: dict[str, Any], cid: str | None = None) -> Any:
-        return self.call(
-            "whatconverts",
-            "POST",
-            f"/api/v1/leads/{lead_id}",
-            data=_bracketed(fields),
-            auth=self.wc_auth(),
-            correlation_id=cid,
-        )
-
-    def get_lead(self, lead_id: int) -> dict[str, Any]:
-        body = self.call(
-            "whatconverts", "GET", f"/api/v1/leads/{lead_id}", auth=self.wc_auth(), expect=200
-        ).json()
-        return body["leads"][0] if "leads" in body else body
-
-    # Caspio --------------------------------------------------------------------------------
-    def caspio_token(self, refresh: bool = False) -> str:
-        if self._caspio_token is None or refresh:
-            c = self.creds("caspio")
-            response = self.call(
-                "caspio",
-                "POST",
-                "/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": c["client_id"],
-                    "client_secret": c["client_secret"],
-                },
-                expect=200,
-            )
-            self._caspio_token = response.json()["access_token"]
-        return self._caspio_token
-
-    def caspio(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.caspio_token()}", **kwargs.pop("headers", {})}
-        response = self.call("caspio", method, f"{CASPIO_API}{path}", headers=headers, **kwargs)
-        if response.status_code == 401:
-            headers["Authorization"] = f"Bearer {self.caspio_token(refresh=True)}"
-            response = self.call("caspio", method, f"{CASPIO_API}{path}", headers=headers, **kwargs)
-        return response
-
-    def caspio_rows(self, table: str, where: str | None = None) -> list[dict[str, Any]]:
-        params = {"q.where": where} if where else {}
-        params["q.limit"] = "1000"
-        response = self.caspio("GET", f"/tables/{table}/records", params=params)
-        if response.status_code != 200:
-            raise DriverError(f"Caspio GET {table} records: {response.status_code} {response.text}")
-        return response.json()["Result"]
-
-    # Ours ----------------------------------------------------------------------------------
-    def ours_token(self, key: str = "live") -> str:
-        c = self.creds("ours")
-        return c["test_token"] if key == "test" else c["token"]
 
     # Engine --------------------------------------------------------------------------------
     def engine(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -222,19 +148,13 @@ class StackDriver:
         ).json()
 
     def runs(self, workflow_id: Any | None = None, status: str | None = None) -> list[dict]:
+        """Every matching run, newest first (all pages of ``GET /api/runs``)."""
         params = {k: v for k, v in {"workflow_id": workflow_id, "status": status}.items() if v}
-        return self.engine("GET", "/api/runs", params=params, expect=200).json()["items"]
-
-
-def _bracketed(data: dict[str, Any]) -> dict[str, Any]:
-    """WhatConverts form encoding: nested maps as ``additional_fields[Name]=value``."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            for inner, v in value.items():
-                out[f"{key}[{inner}]"] = v
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif value is not None:
-            out[key] = value
-    return out
+        params["limit"] = 1000  # the largest page
+        items: list[dict] = []
+        while True:
+            page = self.engine("GET", "/api/runs", params=params, expect=200).json()
+            items += page["items"]
+            if not page.get("next_cursor"):
+                return items
+            params["cursor"] = page["next_cursor"]

@@ -3,42 +3,61 @@
 A scenario says which authentications and workflows to install in the engine, a sequence of
 steps (vendor actions, any API call, clock moves, faults, workflow lifecycle) and expectations
 that must hold "eventually, within N virtual minutes". See README "Scenarios" for an example.
+The steps and expectation kinds are those registered in ``careflow.scenarios.steps``; ``Step``
+and ``Expectation`` have one field per registered name, typed as its module declares.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
-UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+from . import steps
+from .steps import KEYS
+from .steps.base import Strict, seconds
 
-
-def seconds(value: str | float | int) -> float:
-    """``90``, ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` → seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = DURATION.match(value)
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (try 30s, 5m, 2h, 1d)")
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+__all__ = [
+    "ACTIONS",
+    "KINDS",
+    "Expectation",
+    "Scenario",
+    "ScenarioError",
+    "Step",
+    "builtin_scenarios",
+    "load_scenario",
+    "parse_scenario",
+    "seconds",
+]
 
 
 class AuthSpec(Strict):
     name: str
-    app: Literal["whatconverts", "caspio", "ours", "http"]
-    key: Literal["live", "test", "profile", "master"] | None = Field(
-        None, description="Which of the stack's demo keys (ours: live/test; whatconverts)."
+    app: str = Field(..., description="A registered vendor, or http")
+    key: str | None = Field(
+        None, description="Which of the stack's demo keys (the app's step module lists them)."
     )
     credentials: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("app")
+    @classmethod
+    def _known_app(cls, value: str) -> str:
+        from careflow.mocks import VENDORS
+
+        if value != "http" and value not in VENDORS:
+            raise ValueError(f"unknown app {value!r}: one of {', '.join(VENDORS)} or http")
+        return value
+
+    @model_validator(mode="after")
+    def _known_key(self) -> AuthSpec:
+        if self.key is not None:
+            keys = KEYS[self.app].keys if self.app in KEYS else ()
+            if self.key not in keys:
+                takes = f"one of {', '.join(map(repr, keys))}" if keys else "no key"
+                raise ValueError(f"key {self.key!r}: a {self.app} authentication takes {takes}")
+        return self
 
 
 class WorkflowSpec(Strict):
@@ -54,119 +73,24 @@ class WorkflowSpec(Strict):
         return self
 
 
-RunStatus = Literal["Running", "Completed", "Failed", "Canceled", "Terminated"]
-Mode = Literal["live", "test"]
+# Steps and expectations: one optional field per registered name (careflow.scenarios.steps).
+steps.load()
+KINDS: tuple[str, ...] = tuple(steps.CHECKS)
+ACTIONS: tuple[str, ...] = tuple(steps.STEPS)
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _not_both(model: M, first: str, second: str) -> M:
-    if getattr(model, first) is not None and getattr(model, second) is not None:
-        raise ValueError(f"give '{first}' or '{second}', not both")
-    return model
-
-
-class Counted(Strict):
-    """``count: n`` (exactly) or ``at_least: n`` (default: at least 1)."""
-
-    count: int | None = Field(None, ge=0)
-    at_least: int | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _one_count(self) -> Counted:
-        return _not_both(self, "count", "at_least")
-
-
-class RunExpect(Counted):
-    workflow: str = Field(..., description="A workflow alias from 'workflows'")
-    status: RunStatus = "Completed"
-    step: str | None = Field(None, description="Only runs where this step ran ...")
-    output: dict[str, Any] | None = Field(None, description="... with at least this output")
-
-
-class CaspioRowExpect(Strict):
-    table: str
-    where: str | None = None
-    values: dict[str, Any] = Field(default_factory=dict)
-
-
-class CaspioRowsExpect(Counted):
-    table: str
-    where: str | None = None
-
-
-class CaspioWebhooksExpect(Counted):
-    name: str | None = None
-    name_contains: str | None = None
-
-
-class DispatchedExpect(Counted):
-    event: str
-    destination: str | None = Field(None, description="Part of the destination's name")
-
-
-class NotDispatchedExpect(Strict):
-    event: str | None = None
-    mode: Mode | None = None
-
-
-class EventRecordedExpect(Counted):
-    event: str
-    mode: Mode | None = None
-
-
-class MeterExpect(Strict):
-    rose_by: int | None = Field(None, ge=0)
-    rose_at_least: int | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> MeterExpect:
-        return _not_both(self, "rose_by", "rose_at_least")
-
-
-class LeadExpect(Strict):
-    id: int | str = Field(..., description="A lead id, or a template such as {{ lead.lead_id }}")
-    fields: dict[str, Any] = Field(default_factory=dict)
-
-
-class TriggerTestExpect(Counted):
-    workflow: str
-
-
-class HttpExpect(Strict):
-    service: Literal["engine", "whatconverts", "caspio", "ours"]
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    path: str
-    json_: Any = Field(None, alias="json")
-    params: dict[str, Any] | None = None
-    status: int = Field(200, ge=100, le=599)
-    body: Any = None
-
-
-class Expectation(Strict):
+class ExpectationBase(Strict):
     """One thing that must hold. Exactly one kind key is set; each kind's keys are checked, so a
     misspelt key is an error at load time, never a check that silently passes."""
 
-    run: RunExpect | None = None
-    caspio_row: CaspioRowExpect | None = None
-    caspio_rows: CaspioRowsExpect | None = None
-    caspio_webhooks: CaspioWebhooksExpect | None = None
-    dispatched: DispatchedExpect | None = None
-    not_dispatched: NotDispatchedExpect | None = None
-    event_recorded: EventRecordedExpect | None = None
-    meter: MeterExpect | None = None
-    lead: LeadExpect | None = None
-    trigger_test: TriggerTestExpect | None = None
-    http: HttpExpect | None = None
     within: str | float = Field(0, description="Eventually, within this much virtual time")
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Expectation:
+    def _one_kind(self) -> ExpectationBase:
         kinds = [k for k in KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"an expectation needs exactly one of {', '.join(KINDS)}")
-        seconds(self.within)
+        seconds(self.within)  # here, not on the field: the error names the expectation's line
         return self
 
     @property
@@ -184,83 +108,25 @@ class Expectation(Strict):
         return getattr(getattr(self, self.kind), "workflow", None)
 
 
-KINDS = (
-    "run",
-    "caspio_row",
-    "caspio_rows",
-    "caspio_webhooks",
-    "dispatched",
-    "not_dispatched",
-    "event_recorded",
-    "meter",
-    "lead",
-    "trigger_test",
-    "http",
-)
-
-ACTIONS = (
-    "create_lead",
-    "update_lead",
-    "insert_record",
-    "update_records",
-    "delete_records",
-    "track",
-    "identify",
-    "request",
-    "advance",
-    "set_clock",
-    "fault",
-    "clear_faults",
-    "seed",
-    "activate",
-    "deactivate",
-    "delete_workflow",
-    "update_workflow",
-    "delete_caspio_webhook",
-    "delete_caspio_profile",
-    "cleanup_orphans",
-    "retry_run",
-    "run_scheduler",
-    "expect",
+Expectation: type[ExpectationBase] = create_model(  # type: ignore[call-overload]
+    "Expectation",
+    __base__=ExpectationBase,
+    __module__=__name__,
+    **{kind: (c.model | None, None) for kind, c in steps.CHECKS.items()},
 )
 
 
-class Step(Strict):
+class StepBase(Strict):
     """One action; exactly one action key is set. ``as`` names its result for later templates."""
 
-    create_lead: dict[str, Any] | None = None
-    update_lead: dict[str, Any] | None = None
-    insert_record: dict[str, Any] | None = None
-    update_records: dict[str, Any] | None = None
-    delete_records: dict[str, Any] | None = None
-    track: dict[str, Any] | None = None
-    identify: dict[str, Any] | None = None
-    request: dict[str, Any] | None = None
-    advance: str | float | None = None
-    set_clock: str | None = None
-    fault: dict[str, Any] | None = None
-    clear_faults: str | None = None
-    seed: dict[str, Any] | None = None
-    activate: str | None = None
-    deactivate: str | None = None
-    delete_workflow: str | None = None
-    update_workflow: dict[str, Any] | None = None
-    delete_caspio_webhook: dict[str, Any] | None = None
-    delete_caspio_profile: dict[str, Any] | None = None
-    cleanup_orphans: dict[str, Any] | None = None
-    retry_run: dict[str, Any] | None = None
-    run_scheduler: bool | None = None
-    expect: list[Expectation] | None = None
     as_: str | None = Field(None, alias="as")
     note: str | None = None
 
     @model_validator(mode="after")
-    def _one_action(self) -> Step:
+    def _one_action(self) -> StepBase:
         actions = [a for a in ACTIONS if getattr(self, a) is not None]
         if len(actions) != 1:
             raise ValueError(f"a step needs exactly one of {', '.join(ACTIONS)}")
-        if self.advance is not None:
-            seconds(self.advance)
         return self
 
     @property
@@ -270,6 +136,24 @@ class Step(Strict):
     @property
     def params(self) -> Any:
         return getattr(self, self.action)
+
+    @property
+    def workflow(self) -> str | None:
+        """The workflow alias this step names, if it names one."""
+        named = steps.STEPS[self.action].workflow
+        return named(self.params) if named else None
+
+
+def _step_type(definition: steps.StepDef) -> Any:
+    return list[Expectation] if definition.params == steps.EXPECTATIONS else definition.params
+
+
+Step: type[StepBase] = create_model(  # type: ignore[call-overload]
+    "Step",
+    __base__=StepBase,
+    __module__=__name__,
+    **{name: (_step_type(d) | None, None) for name, d in steps.STEPS.items()},
+)
 
 
 class ClockSpec(Strict):
@@ -305,10 +189,8 @@ class Scenario(Strict):
         used: list[tuple[str, str]] = []
         for index, step in enumerate(self.steps, 1):
             where = f"step {index} ({step.action})"
-            if step.action in ("activate", "deactivate", "delete_workflow"):
-                used.append((where, step.params))
-            elif step.action in ("update_workflow", "retry_run"):
-                used.append((where, step.params.get("workflow", "")))
+            if step.workflow is not None:
+                used.append((where, step.workflow))
             for exp in step.expect or []:
                 if exp.workflow is not None:
                     used.append((f"{where}, {exp.kind}", exp.workflow))

@@ -12,8 +12,8 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from .driver import DriverError, StackDriver
-from .expectations import CHECKS, Outcome, caspio_meter_used
 from .format import Expectation, Scenario, Step, seconds
+from .steps import CHECKS, KEYS, STEPS, Outcome, StepContext
 from .timeline import Event, collect
 
 TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined)
@@ -116,8 +116,10 @@ class ScenarioRunner:
             ctx["workflows"][wf.id] = created["id"]
             if wf.activate:
                 d.workflow_action(created["id"], "activate")
-        if any(e.kind == "meter" for e in self._all_expectations(scenario)):
-            ctx["meter_start"] = caspio_meter_used(d)
+        for kind in dict.fromkeys(e.kind for e in self._all_expectations(scenario)):
+            before = CHECKS[kind].before  # e.g. where a meter starts
+            if before is not None:
+                before(d, ctx)
 
     def _deactivate(self, workflow_ids: Any) -> None:
         for workflow_id in workflow_ids:
@@ -129,17 +131,10 @@ class ScenarioRunner:
         self.driver.settle()
 
     def _credentials(self, auth: Any, ctx: dict[str, Any]) -> dict[str, Any]:
-        info = self.driver.info
-        if auth.app == "http":
-            return render(auth.credentials, ctx)
-        base = dict(info[auth.app])
-        if auth.app == "ours":
-            if auth.key == "test":
-                base = {"url": base["url"], "token": base["test_token"], "mode": "test"}
-            else:
-                base = {"url": base["url"], "token": base["token"]}
-        elif auth.app == "whatconverts" and auth.key == "master":
-            base = {**base, "api_token": base["master_token"], "api_secret": base["master_secret"]}
+        """The stack's demo credentials of the app (as its ``key`` picks), then the file's."""
+        base = dict(self.driver.info.get(auth.app) or {})  # none for http
+        if auth.app in KEYS:
+            base = KEYS[auth.app].apply(base, auth.key)
         return {**base, **render(auth.credentials, ctx)}
 
     @staticmethod
@@ -155,141 +150,22 @@ class ScenarioRunner:
     # steps ---------------------------------------------------------------------------------
     def _step(self, step: Step, ctx: dict[str, Any], result: ScenarioResult, where: str) -> None:
         d = self.driver
-        action = step.action
-        if action == "expect":
-            for i, exp in enumerate(step.expect or []):
-                self._expect(exp, ctx, result, f"{where}, expectation {i + 1} ({exp.kind})")
+        definition = STEPS[step.action]
+
+        def expect(exp: Expectation, label: str) -> None:
+            self._expect(exp, ctx, result, f"{where}, {label}")
+
+        scope = StepContext(d, ctx, expect=expect)
+        if definition.raw:
+            definition.run(scope, step.params)
             return
         params = render(step.params, ctx)
-        cid = d.new_correlation_id()
-        saved: Any = None
-        if action == "create_lead":
-            saved = d.create_lead(params, cid)
-            ctx["leads"].setdefault(str(saved.get("lead_id")), []).append(cid)
-        elif action == "update_lead":
-            params = dict(params)
-            lead_id = params.pop("id")
-            ctx["leads"].setdefault(str(lead_id), []).append(cid)
-            want = params.pop("status", 200)
-            response = d.update_lead(lead_id, params, cid)
-            saved = {"status": response.status_code, "body": response.json()}
-            if response.status_code != want:
-                raise DriverError(
-                    f"update_lead answered {response.status_code}, expected {want}:"
-                    f" {response.text[:300]}"
-                )
-        elif action == "insert_record":
-            response = d.caspio(
-                "POST",
-                f"/tables/{params['table']}/records",
-                params={"response": "rows"},
-                json=params["record"],
-                correlation_id=cid,
-            )
-            if response.status_code != 201:
-                raise DriverError(f"Caspio insert answered {response.status_code}: {response.text}")
-            body = response.json() if response.content else {}
-            saved = (body.get("Result") or [params["record"]])[0]
-        elif action == "update_records":
-            response = d.caspio(
-                "PUT",
-                f"/tables/{params['table']}/records",
-                params={"q.where": params["where"]},
-                json=params["values"],
-                correlation_id=cid,
-            )
-            if response.status_code != 200:
-                raise DriverError(f"Caspio update answered {response.status_code}: {response.text}")
-            saved = response.json()
-        elif action == "delete_records":
-            response = d.caspio(
-                "DELETE",
-                f"/tables/{params['table']}/records",
-                params={"q.where": params["where"]},
-                correlation_id=cid,
-            )
-            saved = response.json() if response.content else None
-        elif action in ("track", "identify"):
-            params = dict(params)
-            body = {"token": d.ours_token(params.pop("key", "live")), **params}
-            response = d.call("ours", "POST", f"/api/v1/{action}", json=body, correlation_id=cid)
-            saved = response.json()
-            if response.status_code != 200:
-                raise DriverError(f"Ours /{action} answered {response.status_code}: {saved}")
-        elif action == "request":
-            saved = self._request(params, cid)
-        elif action == "advance":
-            d.move_clock(advance_seconds=seconds(params))
-        elif action == "set_clock":
-            d.move_clock(set=params)
-        elif action == "fault":
-            params = dict(params)
-            d.admin(params.pop("service"), "POST", "/faults", json=params)
-        elif action == "clear_faults":
-            d.admin(params, "DELETE", "/faults")
-        elif action == "seed":
-            d.admin(params["service"], "POST", "/seed", json=params["body"])
-            d.settle()
-        elif action in ("activate", "deactivate"):
-            d.workflow_action(ctx["workflows"][params], action)
-        elif action == "delete_workflow":
-            d.engine("DELETE", f"/api/workflows/{ctx['workflows'][params]}", expect=(200, 204))
-        elif action == "update_workflow":
-            d.engine(
-                "PUT",
-                f"/api/workflows/{ctx['workflows'][params['workflow']]}",
-                json=params["definition"],
-                expect=200,
-            )
-        elif action == "retry_run":
-            runs = d.runs(ctx["workflows"][params["workflow"]], params.get("status", "Failed"))
-            if not runs:
-                raise DriverError(f"no {params.get('status', 'Failed')} run to retry")
-            saved = d.engine("POST", f"/api/runs/{runs[0]['id']}/retry", expect=201).json()
-        elif action == "delete_caspio_webhook":
-            self._delete_caspio_webhooks(params)
-        elif action == "delete_caspio_profile":
-            d.admin("caspio", "DELETE", f"/profiles/{params['name']}")
-            d._caspio_token = None
-        elif action == "cleanup_orphans":
-            # The profile is gone, so no API key can reach these webhooks any more; in Caspio
-            # they are removed by hand, here through the fake's admin (as `careflow caspio
-            # orphans --clean` does).
-            saved = d.admin("caspio", "DELETE", "/orphans")
-        elif action == "run_scheduler":
-            d.move_clock(advance_seconds=0)
+        scope.cid = d.new_correlation_id()
+        saved = definition.run(scope, params)
         d.settle()
         if step.as_:
             ctx[step.as_] = saved
             ctx["saved"][step.as_] = saved
-
-    def _request(self, p: dict[str, Any], cid: str) -> Any:
-        d = self.driver
-        auth = p.get("auth")
-        kwargs: dict[str, Any] = {k: p[k] for k in ("json", "data", "params", "headers") if k in p}
-        if auth in ("whatconverts", "whatconverts_master"):
-            kwargs["auth"] = d.wc_auth("master" if auth.endswith("master") else "profile")
-        elif auth == "caspio":
-            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {d.caspio_token()}"
-        response = d.call(
-            p["service"], p.get("method", "GET"), p["path"], correlation_id=cid, **kwargs
-        )
-        if "status" in p and response.status_code != p["status"]:
-            raise DriverError(
-                f"{p.get('method', 'GET')} {p['service']}{p['path']} answered "
-                f"{response.status_code}, expected {p['status']}: {response.text[:300]}"
-            )
-        return {
-            "status": response.status_code,
-            "body": response.json() if response.content else None,
-        }
-
-    def _delete_caspio_webhooks(self, p: dict[str, Any]) -> None:
-        body = self.driver.caspio("GET", "/outgoingWebhooks").json()
-        hooks = body.get("Result", body) if isinstance(body, dict) else body
-        for hook in hooks:
-            if p.get("name") in (None, hook["Name"]):
-                self.driver.caspio("DELETE", f"/outgoingWebhooks/{hook['Id']}")
 
     # expectations --------------------------------------------------------------------------
     def _expect(
@@ -301,7 +177,7 @@ class ScenarioRunner:
         while True:
             self.driver.settle()
             try:
-                outcome = CHECKS[exp.kind](self.driver, params, ctx)
+                outcome = CHECKS[exp.kind].run(self.driver, params, ctx)
             except (DriverError, KeyError) as exc:
                 outcome = Outcome(False, params, f"{type(exc).__name__}: {exc}")
             if outcome.ok or budget <= 0:

@@ -19,9 +19,13 @@ from typing import Any
 
 import httpx
 import uvicorn
+
 from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
-from .stack import PORT_OFFSETS, SERVICES, Stack
+from .stack import Stack, port_offsets
+from .tls import LocalCA
+
+TLS_CLOSE_GRACE = 2.0  # seconds a stopping TLS server waits for connections before cutting them
 
 
 class _InjectedFaultsAreNotErrors(logging.Filter):
@@ -54,13 +58,13 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     """One listening socket per service: ``port`` + offset, or four free ports when 0."""
     sockets: dict[str, socket.socket] = {}
     try:
-        for name in SERVICES:
+        for name, offset in port_offsets().items():
             # proto must be IPPROTO_TCP (not 0): asyncio only sets TCP_NODELAY on accepted
             # sockets whose listener says so, and without it every keep-alive response waits
             # ~40 ms for a delayed ACK (Nagle).
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, 0 if port == 0 else port + PORT_OFFSETS[name]))
+            sock.bind((host, 0 if port == 0 else port + offset))
             sock.listen(128)
             sock.set_inheritable(True)
             sockets[name] = sock
@@ -71,35 +75,66 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     return sockets
 
 
-def urls_of(host: str, sockets: dict[str, socket.socket]) -> dict[str, str]:
-    return {name: f"http://{host}:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+def urls_of(host: str, sockets: dict[str, socket.socket], scheme: str = "http") -> dict[str, str]:
+    return {name: f"{scheme}://{host}:{sock.getsockname()[1]}" for name, sock in sockets.items()}
 
 
 class StackServer:
-    """Runs a ``Stack`` on sockets; ``ready`` is set once every ``/__sandbox/health`` answers."""
+    """Runs a ``Stack`` on sockets; ``ready`` is set once every ``/__sandbox/health`` answers.
 
-    def __init__(self, stack: Stack, sockets: dict[str, socket.socket]) -> None:
+    With ``tls`` (``careflow up --tls``) every server speaks HTTPS with the local CA's
+    certificate, the stack's own outbound client trusts that CA, and ``info()`` names its
+    ``ca_file``."""
+
+    def __init__(
+        self, stack: Stack, sockets: dict[str, socket.socket], tls: LocalCA | None = None
+    ) -> None:
         self.stack = stack
         self.sockets = sockets
+        self.tls = tls
         self.ready = threading.Event()
         self.servers: dict[str, _Server] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: httpx.AsyncClient | None = None
-        for name in SERVICES:
+        for name in ("engine", *stack.fakes):
             config = uvicorn.Config(
                 stack.apps[name], log_level="warning", lifespan="on", access_log=False
             )
+            if tls is not None:
+                config.load()  # then the context is ours (no key file on disk)
+                config.ssl = tls.server_context
             self.servers[name] = _Server(config)
-        for name in ("whatconverts", "caspio", "ours"):
+        for name in stack.fakes:
             stack.kernel(name).over_socket = True
+        stack.apps["engine"].state.stack_info = self.info()
+
+    def info(self) -> dict[str, Any]:
+        """The info file's JSON; with TLS also the top-level ``ca_file``."""
+        info = self.stack.info()
+        if self.tls is not None:
+            info["ca_file"] = str(self.tls.ca_file)
+        return info
 
     def stop(self) -> None:
         for server in self.servers.values():
             server.should_exit = True
+        if self.tls is not None and self.loop is not None:
+            self.loop.call_later(TLS_CLOSE_GRACE, self._abort_lingering)
+
+    def _abort_lingering(self) -> None:
+        """Closing a TLS connection waits for the peer's close_notify (30 s by default), which
+        an idle keep-alive client (the stack's own, among others) never sends: once the
+        servers have had their grace, cut what is left so that the stack stops promptly."""
+        for server in self.servers.values():
+            for connection in list(server.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
 
     async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
-        self.client = httpx.AsyncClient(timeout=30)
+        verify = self.tls.client_context if self.tls is not None else True
+        self.client = httpx.AsyncClient(timeout=30, verify=verify)
         self.stack.set_http_client(self.client)
         tasks = [
             asyncio.create_task(server.serve(sockets=[self.sockets[name]]))
@@ -123,10 +158,12 @@ class StackServer:
                 failed[0].result()
                 raise RuntimeError("a server stopped before it was ready")
             await asyncio.sleep(0.005)
-        assert self.client is not None
-        for url in self.stack.urls.values():
-            response = await self.client.get(f"{url}/__sandbox/health")
-            response.raise_for_status()
+        verify = self.tls.client_context if self.tls is not None else True
+        # a client of its own: no idle keep-alive connection outlives the check
+        async with httpx.AsyncClient(timeout=30, verify=verify) as client:
+            for url in self.stack.urls.values():
+                response = await client.get(f"{url}/__sandbox/health")
+                response.raise_for_status()
 
     def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
         """Run until SIGINT/SIGTERM (main thread)."""
@@ -158,10 +195,6 @@ class StackServer:
             raise RuntimeError(f"the stack failed to start: {errors[0]!r}") from errors[0]
         self._thread = thread
         return thread
-
-    def run_coroutine(self, coro: Any, timeout: float = 60) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop_thread(self, timeout: float = 10) -> None:
         if self.loop is not None and not self.loop.is_closed():

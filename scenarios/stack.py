@@ -10,28 +10,40 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from careflow.mocks import caspio, ours, whatconverts
-from careflow.mocks.kernel import Kernel, VirtualClock
 from fastapi import FastAPI
 
 from careflow import engine
+from careflow.clock import VirtualClock
+from careflow.mocks import VENDORS
+from careflow.mocks.kernel import Kernel
+from careflow.mocks.kernel.transports import (
+    BackgroundLoop,
+    RoutingTransport,
+    SyncASGITransport,
+    netloc_of,
+)
 
 from .dashboard import mount_dashboard
-from .transports import BackgroundLoop, RoutingTransport, SyncASGITransport, netloc_of
 
-SERVICES = ("engine", "whatconverts", "caspio", "ours")
-FAKES = ("whatconverts", "caspio", "ours")
-PORT_OFFSETS = {"engine": 0, "whatconverts": 1, "caspio": 2, "ours": 3}
 DEFAULT_PORT = 8400
-FACTORIES = {
-    "whatconverts": whatconverts.create_app,
-    "caspio": caspio.create_app,
-    "ours": ours.create_app,
-}
+
+
+def fakes() -> tuple[str, ...]:
+    """The registered vendors' names (``careflow.mocks.VENDORS``), in registry order."""
+    return tuple(VENDORS)
+
+
+def services() -> tuple[str, ...]:
+    """The engine, then every fake."""
+    return ("engine", *VENDORS)
+
+
+def port_offsets() -> dict[str, int]:
+    return {"engine": 0, **{name: VENDORS[name].port_offset for name in VENDORS}}
 
 
 def default_urls(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> dict[str, str]:
-    return {name: f"http://{host}:{port + offset}" for name, offset in PORT_OFFSETS.items()}
+    return {name: f"http://{host}:{port + offset}" for name, offset in port_offsets().items()}
 
 
 class Stack:
@@ -52,9 +64,10 @@ class Stack:
         self.clock = clock or VirtualClock()
         self.allow_remote = allow_remote
         self.data_dir = Path(data_dir) if data_dir else None
+        self.fakes = fakes()
         self.apps: dict[str, FastAPI] = {}
-        for name, factory in FACTORIES.items():
-            self.apps[name] = factory(
+        for name in self.fakes:
+            self.apps[name] = VENDORS[name].create_app(
                 clock=self.clock,
                 seed=seed,
                 data_dir=self.data_dir / name if self.data_dir else None,
@@ -76,7 +89,7 @@ class Stack:
         return self.apps[name].state.kernel
 
     def set_http_client(self, client: httpx.AsyncClient | None) -> None:
-        for name in FAKES:
+        for name in self.fakes:
             self.kernel(name).set_http_client(client)
         if client is not None:
             self.engine.http = client
@@ -84,7 +97,7 @@ class Stack:
     def info(self) -> dict[str, Any]:
         """The info file's JSON (DESIGN.md): URLs and demo credentials of every service."""
         out: dict[str, Any] = {"engine": {"url": self.urls["engine"]}}
-        for name in FAKES:
+        for name in self.fakes:
             kernel = self.kernel(name)
             assert kernel.backend is not None
             creds = kernel.backend.credentials_of(kernel.backend.state())
@@ -94,15 +107,15 @@ class Stack:
     async def settle(self, rounds: int = 5) -> None:
         """Until quiet: fakes' background work (webhooks, pipelines), then the runs it starts."""
         for _ in range(rounds):
-            for name in FAKES:
+            for name in self.fakes:
                 await self.kernel(name).settle()
             if not await self.engine.run_until_idle():
-                for name in FAKES:
+                for name in self.fakes:
                     await self.kernel(name).settle()
                 return
 
     def reset(self) -> None:
-        for name in FAKES:
+        for name in self.fakes:
             self.kernel(name).reset()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from .driver import StackDriver
-from .stack import FAKES
+from .stack import fakes
 
 
 @dataclass(order=True)
@@ -45,7 +45,7 @@ class Sources:
 def collect(driver: StackDriver, leads: dict[str, list[str]] | None = None) -> list[Event]:
     """Everything the stack recorded, oldest first (virtual time); see ``build``."""
     sources = Sources()
-    for service in FAKES:
+    for service in fakes():
         try:
             sources.journals[service] = driver.admin(service, "GET", "/journal")["items"]
             sources.deliveries[service] = driver.admin(service, "GET", "/webhooks/deliveries")[
@@ -82,7 +82,7 @@ def build(
         seq += 1
         events.append(Event(seq=seq, **kw))
 
-    for service in FAKES:
+    for service in sources.journals:
         for e in sources.journals.get(service, []):
             fault = f" fault:{e['fault']['kind']}" if e.get("fault") else ""
             add(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from careflow.mocks.kernel.admin import read_document, tenant_of
 from fastapi import APIRouter, HTTPException, Request
+
+from careflow.mocks.kernel.admin import read_document, tenant_of
 
 from .errors import CaspioError
 from .models import CaspioBackend, Profile

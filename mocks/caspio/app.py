@@ -6,9 +6,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Unpack
 
-from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+
+from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 
 from .admin import build_admin_router
 from .errors import CaspioError, SqlError

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from careflow.mocks.kernel.core import correlation_id
 from fastapi.responses import JSONResponse
+
+from careflow.mocks.kernel.core import correlation_id
 
 
 def request_id() -> str:

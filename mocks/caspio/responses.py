@@ -8,15 +8,14 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .errors import BadBody, BadQuery, CaspioError, Unauthorized, request_id
 from .models import CaspioBackend, CaspioState, Profile
+from .vendor import VENDOR
 
 PREFIXES = ("/integrations/rest/v3", "/rest/v2")
 Q_PARAMS = {
@@ -146,12 +145,10 @@ def build_router(backend: CaspioBackend) -> APIRouter:
             raise CaspioError("Profile is disabled", code="ProfileDisabled")  # [C] §2
         return _json(backend.issue_token(tenant, profile))
 
-    spec_path = Path(__file__).resolve().parents[2] / "contracts" / "caspio.yaml"
-
     @router.get("/integrations/rest/v3/swagger/documentation")
     def documentation() -> JSONResponse:
         """[O] §1: the raw Swagger is served without auth at this path."""
-        return JSONResponse(yaml.safe_load(spec_path.read_text()))
+        return JSONResponse(VENDOR.spec())
 
     for prefix in PREFIXES:
         _mount(router, prefix, backend, hooks, caller)

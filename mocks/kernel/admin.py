@@ -6,53 +6,45 @@ import json
 import re
 import sqlite3
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import yaml
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match
 
+from careflow.clock import clock_router
+
 from .backend import DEFAULT_TENANT, CredentialRefused
-from .clock import parse_instant
 from .core import Kernel
 from .faults import FaultSpec
+from .verify import MatcherError, parse_matcher, verify
 
 TENANT_HEADER = "X-Sandbox-Tenant"
 
-# A century: far enough for any test, near enough that a datetime never overflows.
-MAX_ADVANCE = 100 * 366 * 86400
-
-
-class ClockUpdate(BaseModel):
-    """Move the shared clock: advance, set, freeze/unfreeze, or reset to real time."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    advance_seconds: float | None = Field(
-        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
-    )
-    set: str | None = Field(None, description="ISO-8601 instant, e.g. 2026-01-01T12:00:00Z")
-    frozen: bool | None = None
-    reset: bool | None = Field(None, description="Back to real time, not frozen")
-
-    @field_validator("set")
-    @classmethod
-    def _iso(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_instant(value)
-            except ValueError as exc:
-                raise ValueError(
-                    f"'{value}' is not an ISO-8601 instant (try 2026-01-01T12:00:00Z)"
-                ) from exc
-        return value
-
-
-class ClockState(BaseModel):
-    now: str
-    frozen: bool
+_PAIRS = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+VERIFY_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "method": {"type": "string"},
+                    "path": {"type": "string", "description": "exact, or /api/v1/leads/{id}"},
+                    "path_regex": {"type": "string", "description": "the whole path matches"},
+                    "query": {**_PAIRS, "additionalProperties": True},
+                    "headers": _PAIRS,
+                    "json": {"description": "a subset of the JSON (or form) body"},
+                    "status": {"type": "integer"},
+                    "times": {"type": "integer", "minimum": 0},
+                    "at_least": {"type": "integer", "minimum": 0, "default": 1},
+                    "never": {"type": "boolean"},
+                },
+            }
+        }
+    }
+}
 
 
 class TenantCreate(BaseModel):
@@ -153,30 +145,7 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
             raise HTTPException(422, f"seed rejected: {exc}") from exc
         return {"status": "seeded", "service": kernel.service, "added": added}
 
-    @router.get("/clock", response_model=ClockState)
-    async def get_clock() -> dict[str, Any]:
-        return kernel.clock.snapshot()
-
-    @router.post("/clock", response_model=ClockState)
-    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
-        clock = kernel.clock
-        start = parse_instant(update.set) if update.set is not None else clock.now()
-        try:  # refuse before anything moves: bad input changes nothing
-            start + timedelta(seconds=update.advance_seconds or 0)
-        except OverflowError:
-            raise HTTPException(
-                422, f"advancing {update.advance_seconds} s would pass year 9999"
-            ) from None
-        if update.reset:
-            clock.reset()
-        if update.frozen is not None:
-            clock.freeze(update.frozen)
-        if update.set is not None:
-            clock.set(update.set)
-        if update.advance_seconds:
-            clock.advance(update.advance_seconds)
-        await kernel.settle()
-        return clock.snapshot()
+    router.include_router(clock_router(kernel.clock, kernel.settle))
 
     @router.post("/settle")
     async def settle() -> dict[str, str]:
@@ -184,27 +153,56 @@ def build_admin_router(kernel: Kernel) -> APIRouter:
         await kernel.settle()
         return {"status": "settled", "service": kernel.service}
 
+    def explicit_tenant(request: Request) -> str | None:
+        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
+        return tenant_of(request) if explicit else None
+
     @router.get("/journal")
     async def journal(
+        request: Request,
         method: str | None = None,
         path: str | None = None,
         status: int | None = None,
         correlation_id: str | None = None,
         tenant: str | None = None,
     ) -> dict[str, Any]:
+        """Every vendor request received (masked), oldest first; ``dropped`` counts what the
+        ring buffer (``capacity`` entries) let go. ``X-Sandbox-Tenant`` or ``?tenant=``
+        scopes it to one tenant."""
+        scope = explicit_tenant(request)
+        items = kernel.journal.items(
+            method=method,
+            path=path,
+            status=status,
+            correlation_id=correlation_id,
+            tenant=scope,
+        )
         return {
-            "items": kernel.journal.items(
-                method=method,
-                path=path,
-                status=status,
-                correlation_id=correlation_id,
-                tenant=tenant,
-            )
+            "items": items,
+            "dropped": kernel.journal.dropped(scope),
+            "capacity": kernel.journal.capacity,
         }
 
-    def explicit_tenant(request: Request) -> str | None:
-        explicit = TENANT_HEADER.lower() in request.headers or "tenant" in request.query_params
-        return tenant_of(request) if explicit else None
+    @router.post("/journal/verify", openapi_extra={"requestBody": VERIFY_BODY})
+    async def journal_verify(request: Request) -> dict[str, Any]:
+        """Did this fake receive the requests a test expects? (DESIGN.md, "Verify")"""
+        raw = await request.body()
+        try:
+            doc = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise HTTPException(422, f"the matcher is not JSON: {exc}") from exc
+        try:
+            matcher = parse_matcher(doc)
+        except MatcherError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        scope = explicit_tenant(request)
+        return verify(
+            kernel.journal.records(tenant=scope),
+            matcher,
+            kernel.masker,
+            service=kernel.service,
+            dropped=kernel.journal.dropped(scope),
+        )
 
     @router.get("/faults")
     async def list_faults(request: Request) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from careflow.clock import VirtualClock
+
 from .admin import build_admin_router
 from .backend import Backend
-from .clock import VirtualClock
 from .core import Kernel
 from .docs import offline_docs
 from .middleware import ADMIN_PREFIX, SandboxMiddleware
@@ -30,6 +31,7 @@ class FakeOptions(TypedDict, total=False):
     data_dir: str | Path | None
     allow_remote: bool
     http_client: httpx.AsyncClient | None
+    journal_capacity: int | None  # entries the journal keeps (default: see kernel/journal.py)
 
 
 def build_fake_app(

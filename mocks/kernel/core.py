@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from careflow.clock import VirtualClock
+
 from .backend import Backend
-from .clock import VirtualClock
 from .faults import FaultStore
 from .journal import Journal
 from .masking import Masker
@@ -33,13 +34,14 @@ class Kernel:
         allow_remote: bool = False,
         data_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
-        journal_capacity: int = 5000,
+        journal_capacity: int | None = None,
     ) -> None:
         self.service = service
         self.clock = clock or VirtualClock()
         self.seed = seed
         self.allow_remote = allow_remote
         self.data_dir = Path(data_dir) if data_dir else None
+        # None: CAREFLOW_JOURNAL_CAPACITY, else 5,000 (see journal.py)
         self.journal = Journal(journal_capacity)
         self.faults = FaultStore(seed)
         self.masker = Masker()
@@ -51,12 +53,12 @@ class Kernel:
         # Set by the server runner: faults then behave as they would on a real socket.
         self.over_socket = False
         self._settlers: list[Callable[[], Awaitable[None]]] = [self.webhooks.drain]
-        self._reset_hooks: list[Callable[[str | None], None]] = []
 
     def attach(self, backend: Backend[Any]) -> None:
         self.backend = backend
         self.masker = Masker(backend.phi_fields)
         self.webhooks.masker = self.masker
+        self.journal.masker = self.masker
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             backend.load(self.data_dir)
@@ -70,23 +72,18 @@ class Kernel:
         """Register background work that ``settle()`` waits for (e.g. an async pipeline)."""
         self._settlers.append(settler)
 
-    def on_reset(self, hook: Callable[[str | None], None]) -> None:
-        self._reset_hooks.append(hook)
-
     async def settle(self) -> None:
         """Wait until background work (webhook attempts, pipelines) has finished."""
         for settler in self._settlers:
             await settler()
 
     def reset(self, tenant: str | None = None) -> None:
-        """Seeded state again: data, journal, faults, deliveries (and vendor hooks)."""
+        """Seeded state again: data, journal, faults, deliveries."""
         assert self.backend is not None
         self.backend.reset(tenant)
         self.journal.clear(tenant)
         self.webhooks.clear(tenant)
         self.faults.clear(tenant)
-        for hook in self._reset_hooks:
-            hook(tenant)
 
     def save(self) -> None:
         if self.data_dir is not None and self.backend is not None:

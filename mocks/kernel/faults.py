@@ -1,5 +1,10 @@
 """Fault injection rules: per route (method + path pattern), n times or with a seeded probability.
 
+Besides the route, a fault may ask for more of the request: ``query`` and ``headers`` (objects
+whose pairs must all be present), ``json`` (a subset of the JSON or form body). ``after: N``
+lets the first N-1 matching calls through and faults the Nth onward (``times`` then counts the
+faulted ones).
+
 Kinds:
 - ``error``: answer with ``status`` and ``body`` (the vendor's error shape when no body is given);
   a 429 carries ``Retry-After`` when ``retry_after`` is set.
@@ -18,12 +23,22 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .matching import (
+    NO_BODY,
+    RequestView,
+    compile_pattern,
+    headers_diff,
+    query_diff,
+    subset_diff,
+)
+
+__all__ = ["Fault", "FaultKind", "FaultSpec", "FaultStore", "compile_pattern"]
 
 FaultKind = Literal["error", "latency", "timeout", "drop"]
 
@@ -31,7 +46,7 @@ FaultKind = Literal["error", "latency", "timeout", "drop"]
 class FaultSpec(BaseModel):
     """The body of ``POST /__sandbox/faults``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     method: str = Field("*", description="HTTP method, or * for any")
     path: str = Field(
@@ -47,6 +62,18 @@ class FaultSpec(BaseModel):
     retry_after: int | None = Field(None, ge=0)
     latency_ms: int | None = Field(None, ge=0, le=600_000)
     tenant: str | None = Field(None, description="Only requests of this tenant (default: all)")
+    query: dict[str, Any] | None = Field(
+        None, description="Query pairs the request must carry (a list value: all of those)"
+    )
+    headers: dict[str, str | int] | None = Field(
+        None, description="Headers the request must carry (names case-insensitive)"
+    )
+    json_body: Any = Field(
+        None, alias="json", description="A subset of the request's JSON (or form) body"
+    )
+    after: int | None = Field(
+        None, ge=1, description="Let the first after-1 matching calls through, fault the rest"
+    )
 
     @field_validator("method")
     @classmethod
@@ -71,39 +98,46 @@ class FaultSpec(BaseModel):
         return self
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """``/api/v1/leads/{id}`` and ``/api/*`` style patterns to a regex matching whole paths."""
-    if pattern == "*":
-        return re.compile(".*")
-    out = []
-    for piece in re.split(r"(\{[^}/]+\}|\*)", pattern):
-        if piece == "*":
-            out.append(".*")
-        elif piece.startswith("{") and piece.endswith("}"):
-            out.append("[^/]+")
-        else:
-            out.append(re.escape(piece))
-    return re.compile("".join(out) + "/?")
-
-
 class Fault:
     def __init__(self, fault_id: int, spec: FaultSpec, seed: int) -> None:
         self.id = fault_id
         self.spec = spec
         self.remaining = spec.times
         self.hits = 0
+        self.seen = 0  # matching calls, faulted or not (for ``after``)
         self._regex = compile_pattern(spec.path)
         self._random = random.Random(f"{seed}:{fault_id}")
 
-    def matches(self, method: str, path: str, tenant_of: Callable[[], str | None]) -> bool:
-        if self.spec.method not in ("*", method.upper()):
+    def matches(
+        self,
+        method: str,
+        path: str,
+        tenant_of: Callable[[], str | None],
+        request: RequestView | None = None,
+    ) -> bool:
+        spec = self.spec
+        if spec.method not in ("*", method.upper()):
             return False
         if self._regex.fullmatch(path) is None:
             return False
-        return self.spec.tenant is None or tenant_of() == self.spec.tenant
+        if spec.query or spec.headers or spec.json_body is not None:
+            if request is None:
+                return False
+            if spec.query and query_diff(spec.query, request):
+                return False
+            if spec.headers and headers_diff(spec.headers, request):
+                return False
+            if spec.json_body is not None and (
+                request.document is NO_BODY or subset_diff(spec.json_body, request.document)
+            ):
+                return False
+        return spec.tenant is None or tenant_of() == spec.tenant
 
     def fire(self) -> bool:
-        """Decide whether this matching request is faulted (consumes ``times``)."""
+        """Decide whether this matching request is faulted (consumes ``times``); ``seen``
+        already counts it."""
+        if self.spec.after is not None and self.seen < self.spec.after:
+            return False
         if self.remaining is not None and self.remaining <= 0:
             return False
         if self.spec.probability is not None and self._random.random() >= self.spec.probability:
@@ -116,9 +150,10 @@ class Fault:
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            **self.spec.model_dump(),
+            **self.spec.model_dump(by_alias=True),
             "remaining": self.remaining,
             "hits": self.hits,
+            "seen": self.seen,
         }
 
 
@@ -152,14 +187,23 @@ class FaultStore:
             return list(self._faults.values())
 
     def match(
-        self, method: str, path: str, tenant_of: Callable[[], str | None] = lambda: None
+        self,
+        method: str,
+        path: str,
+        tenant_of: Callable[[], str | None] = lambda: None,
+        request: RequestView | None = None,
     ) -> Fault | None:
-        """The first rule that matches and fires for this request, if any. ``tenant_of`` is
-        called only for tenant-scoped rules (the middleware's is computed once per request)."""
+        """The first rule that matches and fires for this request, if any. Every matching rule
+        counts the call (``after``), even when an earlier one fires. ``tenant_of`` is called
+        only for tenant-scoped rules (the middleware's is computed once per request);
+        ``request`` is needed by rules on query, headers or body (without it they never match)."""
         if not self._faults:
             return None
+        chosen: Fault | None = None
         with self._lock:
             for fault in self._faults.values():
-                if fault.matches(method, path, tenant_of) and fault.fire():
-                    return fault
-        return None
+                if fault.matches(method, path, tenant_of, request):
+                    fault.seen += 1
+                    if chosen is None and fault.fire():
+                        chosen = fault
+        return chosen

@@ -1,39 +1,213 @@
-"""A bounded journal of every vendor request a fake received (secrets and PHI masked)."""
+"""A bounded journal of every vendor request a fake received (secrets and PHI masked).
+
+The journal is a ring buffer: it keeps the last ``capacity`` requests
+(``Kernel(journal_capacity=)``, default 5,000, or the ``CAREFLOW_JOURNAL_CAPACITY`` environment
+variable) and counts what it dropped, overall and per tenant. Recording is cheap: a
+``JournalRecord`` keeps the request as it arrived (raw headers, raw body) and the first 16 KiB of
+the answer; masking and decoding happen when an entry is read, once (the masked view is cached).
+An answer over 16 KiB is masked when it is recorded (it cannot be masked once cut) and kept as
+the first 16 KiB of its masked text.
+"""
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import threading
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Iterable
 from typing import Any
+
+from .masking import Masker, default_masker
+from .matching import RequestView
+
+DEFAULT_CAPACITY = 5000
+CAPACITY_ENV = "CAREFLOW_JOURNAL_CAPACITY"
+RESPONSE_BODY_LIMIT = 16 * 1024  # what an entry keeps of an answer (DESIGN.md: cut at 16 KiB)
+RESPONSE_COLLECT_LIMIT = 1024 * 1024  # larger answers are summarised, not masked and cut
+
+
+def default_capacity() -> int:
+    """``CAREFLOW_JOURNAL_CAPACITY`` when set (a positive integer), else 5,000."""
+    raw = os.environ.get(CAPACITY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CAPACITY
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{CAPACITY_ENV} must be a positive integer, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{CAPACITY_ENV} must be a positive integer, not {raw!r}")
+    return value
+
+
+def _is_json(content_type: str, raw: bytes) -> bool:
+    return "json" in content_type or raw.lstrip()[:1] in (b"{", b"[")
+
+
+def _cut(text: str, total: int) -> str:
+    return text[:RESPONSE_BODY_LIMIT] + f"… [cut: {total} bytes in all]"
+
+
+def response_view(raw: bytes, content_type: str, total: int, masker: Masker) -> Any:
+    """An answer's body as an entry shows it: JSON masked, text as is, cut at 16 KiB."""
+    if total == 0:
+        return None
+    if total > RESPONSE_COLLECT_LIMIT:
+        kind = "JSON" if _is_json(content_type, raw) else "text"
+        return f"<{kind} body, {total} bytes: too large to journal>"
+    if _is_json(content_type, raw):
+        try:
+            masked = masker.value(json.loads(raw))
+        except ValueError:
+            pass
+        except RecursionError:
+            return f"<JSON body nested too deeply, {total} bytes>"
+        else:
+            if total <= RESPONSE_BODY_LIMIT:
+                return masked
+            text = json.dumps(masked, ensure_ascii=False)
+            return masked if len(text) <= RESPONSE_BODY_LIMIT else _cut(text, total)
+    text = raw.decode("utf-8", errors="replace")
+    return text if total <= RESPONSE_BODY_LIMIT else _cut(text, total)
+
+
+class JournalRecord:
+    """One request as received, and its answer; ``view()`` is the masked entry."""
+
+    __slots__ = (
+        "_view",
+        "correlation_id",
+        "elapsed_ms",
+        "fault",
+        "id",
+        "matched",
+        "order",
+        "request",
+        "response",
+        "response_total",
+        "response_type",
+        "route",
+        "status",
+        "tenant",
+        "time",
+    )
+
+    def __init__(
+        self,
+        *,
+        request: RequestView,
+        time: str,
+        order: int,
+        status: int | None,
+        correlation_id: str,
+        fault: dict[str, Any] | None = None,
+        tenant: str | None = None,
+        route: str | None = None,
+        matched: bool = True,
+        response: Any = b"",
+        response_type: str = "",
+        response_total: int = 0,
+        elapsed_ms: float = 0.0,
+    ) -> None:
+        self.id = 0
+        self.request = request
+        self.time = time
+        self.order = order
+        self.status = status
+        self.correlation_id = correlation_id
+        self.fault = fault
+        self.tenant = tenant
+        self.route = route
+        self.matched = matched
+        # bytes (up to 16 KiB, masked when read) or an already masked and cut view
+        self.response = response
+        self.response_type = response_type
+        self.response_total = response_total
+        self.elapsed_ms = elapsed_ms
+        self._view: dict[str, Any] | None = None
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    def response_body(self, masker: Masker) -> Any:
+        if not isinstance(self.response, bytes):
+            return self.response
+        return response_view(self.response, self.response_type, self.response_total, masker)
+
+    def view(self, masker: Masker) -> dict[str, Any]:
+        """The entry as the admin API shows it (DESIGN.md "Journal entry"), masked."""
+        if self._view is None:
+            request = self.request
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+            content_type = request.headers.get("content-type", "")
+            self._view = {
+                "id": self.id,
+                "time": self.time,
+                "order": self.order,
+                "method": request.method,
+                "path": request.path,
+                "query": masker.query(request.query_string),
+                "status": self.status,
+                "correlation_id": self.correlation_id,
+                "request_headers": masker.headers(headers),
+                "request_body": masker.body(request.body, content_type),
+                "response_body": self.response_body(masker),
+                "elapsed_ms": self.elapsed_ms,
+                "fault": self.fault,
+                "tenant": self.tenant,
+                "route": self.route,
+                "matched": self.matched,
+            }
+        return dict(self._view)
 
 
 class Journal:
-    """Ring buffer of request entries; oldest first when listed."""
+    """Ring buffer of request records; oldest first when listed."""
 
-    def __init__(self, capacity: int = 5000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
+    def __init__(self, capacity: int | None = None, masker: Masker | None = None) -> None:
+        self.capacity = capacity if capacity is not None else default_capacity()
+        if self.capacity < 1:
+            raise ValueError(f"journal capacity must be at least 1, not {self.capacity}")
+        self.masker = masker or default_masker
+        self._records: deque[JournalRecord] = deque(maxlen=self.capacity)
         self._ids = itertools.count(1)
+        self._dropped: Counter[str | None] = Counter()
         self._lock = threading.Lock()
 
-    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+    def record(self, record: JournalRecord) -> JournalRecord:
         with self._lock:
-            entry = {"id": next(self._ids), **entry}
-            self._entries.append(entry)
-        return entry
+            record.id = next(self._ids)
+            if len(self._records) == self.capacity:
+                self._dropped[self._records[0].tenant] += 1
+            self._records.append(record)
+        return record
 
     def clear(self, tenant: str | None = None) -> None:
-        """Forget every entry, or only those of one tenant."""
+        """Forget every entry, or only those of one tenant (and what was dropped of it)."""
         with self._lock:
             if tenant is None:
-                self._entries.clear()
+                self._records.clear()
                 self._ids = itertools.count(1)
+                self._dropped.clear()
             else:
-                kept = [e for e in self._entries if e.get("tenant") != tenant]
-                self._entries.clear()
-                self._entries.extend(kept)
+                kept = [r for r in self._records if r.tenant != tenant]
+                self._records.clear()
+                self._records.extend(kept)
+                self._dropped.pop(tenant, None)
 
-    def items(
+    def dropped(self, tenant: str | None = None) -> int:
+        """How many entries the ring buffer let go (of one tenant, or in all)."""
+        with self._lock:
+            return self._dropped[tenant] if tenant is not None else sum(self._dropped.values())
+
+    def records(
         self,
         *,
         method: str | None = None,
@@ -41,18 +215,24 @@ class Journal:
         status: int | None = None,
         correlation_id: str | None = None,
         tenant: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JournalRecord]:
+        """The raw records (unmasked: for matching, never for showing), oldest first."""
         with self._lock:
-            entries = list(self._entries)
+            records: Iterable[JournalRecord] = list(self._records)
+        wanted = method.upper() if method is not None else None
         return [
-            e
-            for e in entries
-            if (method is None or e["method"] == method.upper())
-            and (path is None or e["path"].startswith(path))
-            and (status is None or e["status"] == status)
-            and (correlation_id is None or e["correlation_id"] == correlation_id)
-            and (tenant is None or e.get("tenant") == tenant)
+            r
+            for r in records
+            if (wanted is None or r.request.method == wanted)
+            and (path is None or r.request.path.startswith(path))
+            and (status is None or r.status == status)
+            and (correlation_id is None or r.correlation_id == correlation_id)
+            and (tenant is None or r.tenant == tenant)
         ]
 
+    def items(self, **filters: Any) -> list[dict[str, Any]]:
+        """The masked entries (filters as ``records``), oldest first."""
+        return [r.view(self.masker) for r in self.records(**filters)]
+
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._records)

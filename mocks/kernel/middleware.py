@@ -7,6 +7,7 @@ import base64
 import binascii
 import functools
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,8 +16,16 @@ from urllib.parse import parse_qsl
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .clock import format_instant, next_order
+from careflow.clock import format_instant, next_order
+
 from .core import Kernel, correlation_id
+from .journal import (
+    RESPONSE_BODY_LIMIT,
+    RESPONSE_COLLECT_LIMIT,
+    JournalRecord,
+    response_view,
+)
+from .matching import RequestView
 
 ADMIN_PREFIX = "/__sandbox"
 
@@ -111,15 +120,25 @@ class SandboxMiddleware:
         seen: dict[str, Any],
         before_last: Callable[[], None] = lambda: None,
     ) -> Send:
-        """Adds the correlation id; calls ``before_last`` just before the answer's last chunk
+        """Adds the correlation id; notes the status, content type and (up to the journal's
+        limit) the body in ``seen``; calls ``before_last`` just before the answer's last chunk
         goes out, so that a client that has its answer always finds it in the journal."""
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
+                for key, value in message.get("headers", ()):
+                    if key.lower() == b"content-type":
+                        seen["type"] = value.decode("latin-1")
                 message = {**message, "headers": [*message.get("headers", []), cid_header]}
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                before_last()
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    seen["total"] = total = seen.get("total", 0) + len(chunk)
+                    if total <= RESPONSE_COLLECT_LIMIT:
+                        seen.setdefault("chunks", []).append(chunk)
+                if not message.get("more_body"):
+                    before_last()
             await send(message)
 
         return wrapped
@@ -145,6 +164,7 @@ class SandboxMiddleware:
     ) -> None:
         kernel = self.kernel
         order = next_order()  # when the request arrived, for timelines
+        started = time.perf_counter()
         body = bytearray()
         while True:
             message = await receive()
@@ -161,10 +181,17 @@ class SandboxMiddleware:
                 return {"type": "http.request", "body": raw_body, "more_body": False}
             return await receive()
 
-        seen: dict[str, Any] = {"status": None}
+        seen: dict[str, Any] = {"status": None, "started": started, "virtual_s": 0.0}
         scope.setdefault("state", {})
         method, path = scope["method"], scope["path"]
-        fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body))
+        view = RequestView(
+            method,
+            path,
+            scope.get("query_string", b"").decode("latin-1"),
+            scope.get("headers", []),
+            raw_body,
+        )
+        fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body), view)
         fault_info = None
         journaled = False
 
@@ -172,7 +199,7 @@ class SandboxMiddleware:
             nonlocal journaled
             if not journaled:
                 journaled = True
-                self._journal(scope, raw_body, cid, seen["status"], fault_info, order)
+                self._journal(scope, view, cid, seen, fault_info, order)
 
         echo = self._echo(send, cid_header, seen, journal)
         try:
@@ -182,7 +209,8 @@ class SandboxMiddleware:
             spec = fault.spec
             fault_info = {"id": fault.id, "kind": spec.kind}
             if spec.kind == "latency":
-                await self._delay((spec.latency_ms or 0) / 1000)
+                if await self._delay((spec.latency_ms or 0) / 1000):
+                    seen["virtual_s"] = (spec.latency_ms or 0) / 1000
                 await self.app(scope, replay, echo)
             elif spec.kind == "error":
                 status = spec.status or 500
@@ -231,43 +259,53 @@ class SandboxMiddleware:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         raise SandboxDroppedConnection(reason)
 
-    async def _delay(self, seconds: float) -> None:
+    async def _delay(self, seconds: float) -> bool:
+        """Delay a request; True when the delay was virtual (a frozen clock)."""
         clock = self.kernel.clock
         if clock.frozen:
             clock.advance(seconds)  # virtual latency: nobody waits,
             await asyncio.sleep(0)  # but the request yields, so concurrent ones overlap in flight
-        else:
-            await asyncio.sleep(seconds)
+            return True
+        await asyncio.sleep(seconds)
+        return False
 
     def _journal(
         self,
         scope: Scope,
-        raw_body: bytes,
+        view: RequestView,
         cid: str,
-        status: int | None,
+        seen: dict[str, Any],
         fault: Any,
         order: int,
     ) -> None:
+        """Record the request as received (masked when read) with the start of its answer."""
         kernel = self.kernel
-        masker = kernel.masker
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-        content_type = next((v for k, v in headers if k == "content-type"), "")
         state = scope.get("state", {})
+        # a route may hide a credential carried in its path (e.g. a webhook URL token)
+        if (journal_path := state.get("journal_path")) is not None:
+            view.path = journal_path
+        chunks: list[bytes] = seen.get("chunks", [])
+        total: int = seen.get("total", 0)
+        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        content_type: str = seen.get("type", "")
+        response: Any = raw
+        if total > RESPONSE_BODY_LIMIT:  # cut text cannot be masked later: mask it now
+            response = response_view(raw, content_type, total, kernel.masker)
+        elapsed = time.perf_counter() - seen["started"] + seen["virtual_s"]
         kernel.journal.record(
-            {
-                "time": format_instant(kernel.clock.now()),
-                "order": order,
-                "method": scope["method"],
-                # a route may hide a credential carried in its path (e.g. a webhook URL token)
-                "path": state.get("journal_path") or scope["path"],
-                "query": masker.query(scope.get("query_string", b"").decode("latin-1")),
-                "status": status,
-                "correlation_id": cid,
-                "request_headers": masker.headers(headers),
-                "request_body": masker.body(raw_body, content_type),
-                "fault": fault,
-                "tenant": state.get("tenant"),
-                "route": getattr(scope.get("route"), "path", None),
-                "matched": "route" in scope,
-            }
+            JournalRecord(
+                request=view,
+                time=format_instant(kernel.clock.now()),
+                order=order,
+                status=seen["status"],
+                correlation_id=cid,
+                fault=fault,
+                tenant=state.get("tenant"),
+                route=getattr(scope.get("route"), "path", None),
+                matched="route" in scope,
+                response=response,
+                response_type=content_type,
+                response_total=total,
+                elapsed_ms=round(elapsed * 1000, 3),
+            )
         )

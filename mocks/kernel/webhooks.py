@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from .clock import VirtualClock, format_instant, monotonic, next_order
+from careflow.clock import VirtualClock, format_instant, monotonic, next_order
+
 from .guard import is_loopback_url
 from .masking import Masker, default_masker
 

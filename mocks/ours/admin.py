@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from careflow.mocks.kernel.admin import tenant_of
 from fastapi import APIRouter, HTTPException, Request
+
+from careflow.mocks.kernel.admin import tenant_of
 
 from .models import OursBackend, OursState, Source
 
@@ -179,7 +180,7 @@ def build_admin_router(backend: OursBackend) -> APIRouter:
         _tenant, state = state_of(request)
         try:
             with state.lock:
-                backend._configure(state, data)
+                backend.configure(state, data)
         except (KeyError, TypeError, ValueError) as exc:
             raise HTTPException(422, f"rejected: {exc}") from exc
         return then(request)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 
 from .admin import build_admin_router
 from .errors import IngestError

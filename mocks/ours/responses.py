@@ -6,11 +6,8 @@ Only parsing, auth and status codes live here; the rules are in models.py and pi
 from __future__ import annotations
 
 import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -18,6 +15,7 @@ from .errors import BadRequest, InvalidEvent, PayloadTooLarge, Unauthorized, Uns
 from .models import OursBackend, OursState, Source
 from .pipeline import Pipeline
 from .validation import TOKEN_MAX, parse_event, parse_identify
+from .vendor import VENDOR
 
 PREFIX = "/api/v1"
 # [?] §5 the /batch limits are not published (413 carries "limit"); the fake's choices:
@@ -29,10 +27,8 @@ MAX_EVENT_BYTES = 1024 * 1024
 OK = {"success": True}
 
 
-@cache
 def vendor_spec() -> dict[str, Any]:
-    text = resources.files("careflow.contracts").joinpath("ours.yaml").read_text()
-    return yaml.safe_load(text)
+    return VENDOR.spec()
 
 
 async def _json_body(request: Request) -> Any:

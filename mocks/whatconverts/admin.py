@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from careflow.mocks.kernel.admin import read_document, tenant_of
 from fastapi import APIRouter, HTTPException, Request, Response
+
+from careflow.mocks.kernel.admin import read_document, tenant_of
 
 from .models import WhatConvertsBackend
 

@@ -6,14 +6,13 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
-import yaml
-from careflow.mocks.kernel.spec import RequestValidator
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
+from careflow.mocks.kernel.spec import RequestValidator
 
 from . import accounts as acc
 from .errors import WCError
@@ -24,6 +23,7 @@ from .models import (
     WCState,
     WhatConvertsBackend,
 )
+from .vendor import VENDOR
 
 PREFIX = "/api/v1"
 BRACKETED = re.compile(r"^([A-Za-z_]+)\[([^\]]*)\]$")
@@ -81,12 +81,9 @@ def _json_value(name: str, value: Any) -> Any:
     return value
 
 
-@cache
 def vendor_spec() -> dict[str, Any]:
-    """contracts/whatconverts.yaml, served at /api/v1/openapi (not a vendor route)."""
-    return yaml.safe_load(
-        resources.files("careflow.contracts").joinpath("whatconverts.yaml").read_text()
-    )
+    """The vendor spec (openapi.yaml here), served at /api/v1/openapi (not a vendor route)."""
+    return VENDOR.spec()
 
 
 @cache

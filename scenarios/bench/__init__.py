@@ -1,18 +1,21 @@
 """``careflow bench``: a small benchmark harness.
 
-Each module in this package registers benchmarks with ``@benchmark("name")``; a benchmark gets a
+Modules in this package register benchmarks with ``@benchmark("name")``; a benchmark gets a
 ``BenchContext`` and returns ``Measure``s. A measure with a ``baseline`` (a bare Starlette app
-doing the same work) is shown with the ratio, so figures compare across machines.
+doing the same work) is shown with the ratio, so figures compare across machines. The generic
+modules (``GENERIC``) measure the stack, the engine and the scenarios, iterating the vendor
+registry where they touch fakes; a vendor's own benchmarks live in a module named after it,
+loaded when that vendor is registered (``careflow.mocks.VENDORS``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import pkgutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 import httpx
@@ -22,6 +25,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from careflow.mocks import VENDORS
+
+GENERIC = ("stack", "engine", "scenarios", "dashboard")  # modules that belong to no vendor
 
 
 @dataclass
@@ -58,9 +65,15 @@ def benchmark(name: str) -> Callable[[BenchFn], BenchFn]:
     return register
 
 
+def modules() -> tuple[str, ...]:
+    """The benchmark modules to load: the generic ones, then one per registered vendor."""
+    names = (*GENERIC, *VENDORS)
+    return tuple(n for n in names if find_spec(f"{__name__}.{n}") is not None)
+
+
 def discover() -> dict[str, BenchFn]:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    for name in modules():
+        import_module(f"{__name__}.{name}")
     return BENCHMARKS
 
 

@@ -7,11 +7,12 @@ import resource
 import time
 
 import httpx
-from careflow.engine import Engine
-from careflow.mocks.kernel import VirtualClock
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from careflow.engine import Engine
+from careflow.mocks.kernel import VirtualClock
 
 from . import BenchContext, Measure, benchmark
 

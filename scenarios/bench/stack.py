@@ -1,4 +1,5 @@
-"""Stack-level benchmarks: cold start of ``careflow up`` and the kernel's per-request cost."""
+"""Stack-level benchmarks: cold start of ``careflow up`` and, for every registered fake, the
+kernel's per-request cost."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from careflow.mocks import VENDORS
 
 from ..server import spawn_up, stop_up
 from . import BenchContext, Measure, bare_app, benchmark, run_async, time_requests
@@ -29,20 +32,20 @@ def cold_start(ctx: BenchContext) -> list[Measure]:
 
 @benchmark("stack.health")
 def health(ctx: BenchContext) -> list[Measure]:
-    """Per-request cost of a fake's /__sandbox/health vs a bare Starlette app, in-process."""
-    from careflow.mocks.whatconverts import create_app
-
+    """Per-request cost of each fake's /__sandbox/health vs a bare Starlette app, in-process."""
     n = ctx.n(3000, 300)
-    fake = create_app()
 
     async def same(_request: object) -> dict[str, str]:
-        return {"status": "ok", "service": "whatconverts"}
-
-    bare = bare_app({("GET", "/__sandbox/health"): same})
+        return {"status": "ok", "service": "bare"}
 
     def get(client: httpx.AsyncClient, _i: int):  # type: ignore[no-untyped-def]
         return client.get("/__sandbox/health")
 
-    fake_s = run_async(time_requests(fake, get, n))
-    bare_s = run_async(time_requests(bare, get, n))
-    return [Measure("GET /__sandbox/health", fake_s * 1e6, "µs/req", bare_s * 1e6)]
+    bare_s = run_async(time_requests(bare_app({("GET", "/__sandbox/health"): same}), get, n))
+    measures = []
+    for name in VENDORS:
+        fake_s = run_async(time_requests(VENDORS[name].create_app(), get, n))
+        measures.append(
+            Measure(f"GET /__sandbox/health ({name})", fake_s * 1e6, "µs/req", bare_s * 1e6)
+        )
+    return measures

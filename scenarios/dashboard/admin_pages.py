@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .present import mask
-from .reader import FAKES, ServiceError, gather_dict
+from .reader import ServiceError, gather_dict
 from .web import dashboard, redirect, revealed
 
 JOURNAL_SHOWN = 200
@@ -27,7 +27,8 @@ def register(router: APIRouter) -> None:
         correlation_id: str = "",
     ) -> Response:
         board = dashboard(request)
-        services = [service] if service in FAKES else list(FAKES)
+        fakes = await board.reader.fakes()
+        services = [service] if service in fakes else fakes
         params = {
             k: v
             for k, v in {
@@ -70,16 +71,17 @@ def register(router: APIRouter) -> None:
                 "status": status,
                 "correlation_id": correlation_id,
             },
-            services=FAKES,
+            services=fakes,
             methods=METHODS,
         )
 
     @router.get("/faults")
     async def faults(request: Request) -> Response:
         board = dashboard(request)
-        got = await gather_dict({s: board.reader.admin(s, "GET", "/faults") for s in FAKES})
+        fakes = await board.reader.fakes()
+        got = await gather_dict({s: board.reader.admin(s, "GET", "/faults") for s in fakes})
         rows = []
-        for s in FAKES:
+        for s in fakes:
             if isinstance(got[s], dict):
                 rows += [{**f, "service": s} for f in got[s]["items"]]
         return board.render(
@@ -88,18 +90,19 @@ def register(router: APIRouter) -> None:
             title="Faults",
             section="faults",
             faults=rows,
-            services=FAKES,
+            services=fakes,
             kinds=FAULT_KINDS,
             methods=METHODS,
-            down=[s for s in FAKES if isinstance(got[s], ServiceError)],
+            down=[s for s in fakes if isinstance(got[s], ServiceError)],
         )
 
     @router.post("/faults")
     async def add_fault(request: Request) -> Response:
         form = await request.form()
         service = str(form.get("service", ""))
-        if service not in FAKES:
-            return redirect(request, "/ui/faults", f"Pick a service ({', '.join(FAKES)}).")
+        fakes = await dashboard(request).reader.fakes()
+        if service not in fakes:
+            return redirect(request, "/ui/faults", f"Pick a service ({', '.join(fakes)}).")
         try:
             spec = fault_spec({k: str(v) for k, v in form.items()})
         except ValueError as exc:
@@ -117,15 +120,16 @@ def register(router: APIRouter) -> None:
     async def clear_faults(request: Request) -> Response:
         form = await request.form()
         service = str(form.get("service", ""))
-        targets = [service] if service in FAKES else list(FAKES)
         reader = dashboard(request).reader
+        fakes = await reader.fakes()
+        targets = [service] if service in fakes else fakes
         got = await gather_dict({s: reader.admin(s, "DELETE", "/faults") for s in targets})
         deleted = sum(a.get("deleted", 0) for a in got.values() if isinstance(a, dict))
         return redirect(request, "/ui/faults", f"Cleared {deleted} fault(s).")
 
     @router.post("/faults/{service}/{fault_id}/delete")
     async def delete_fault(request: Request, service: str, fault_id: str) -> Response:
-        if service not in FAKES or not fault_id.isdigit():
+        if service not in await dashboard(request).reader.fakes() or not fault_id.isdigit():
             return redirect(request, "/ui/faults", "No such fault.")
         try:
             await dashboard(request).reader.admin(service, "DELETE", f"/faults/{fault_id}")

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from .links import caspio_rows_of_run, lead_requests
 from .present import mask
-from .reader import FAKES, ServiceError, gather_dict
+from .reader import ServiceError, gather_dict
 from .web import dashboard, redirect, revealed
 
 RUN_STATUSES = ("Running", "Completed", "Failed", "Canceled", "Terminated")
@@ -188,13 +188,14 @@ async def _timeline(reader: Any) -> tuple[list[Any], dict[str, str], Any]:
     from ..timeline import Sources, build  # imports the stack, which mounts this dashboard
 
     calls: dict[str, Any] = {"runs": reader.all_runs(), "wc_state": reader.state("whatconverts")}
-    for service in FAKES:
+    fakes = await reader.fakes()
+    for service in fakes:
         calls[f"journal_{service}"] = reader.admin(service, "GET", "/journal")
         calls[f"deliveries_{service}"] = reader.admin(service, "GET", "/webhooks/deliveries")
     calls["dispatches"] = reader.admin("ours", "GET", "/dispatches")
     got = await gather_dict(calls)
     sources = Sources()
-    for service in FAKES:
+    for service in fakes:
         journal, deliveries = got[f"journal_{service}"], got[f"deliveries_{service}"]
         if isinstance(journal, dict) and isinstance(deliveries, dict):
             sources.journals[service] = journal["items"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .present import credentials_view
-from .reader import FAKES, SERVICES, ServiceError, gather_dict
+from .reader import ServiceError, gather_dict
 from .web import REVEAL_COOKIE, dashboard, redirect, revealed
 
 CLOCK_STEPS = (("+1 min", 60), ("+5 min", 300), ("+1 h", 3600), ("+1 day", 86400))
@@ -41,8 +41,7 @@ def register(router: APIRouter) -> None:
                 "health": got["health"].get(name, {}) if isinstance(got["health"], dict) else {},
                 "credentials": credentials_view(info[name]),
             }
-            for name in SERVICES
-            if name in info
+            for name in await reader.services()
         ]
         workflows = got["workflows"] if isinstance(got["workflows"], list) else []
         return board.render(
@@ -117,6 +116,7 @@ def register(router: APIRouter) -> None:
 
 async def counts(reader: Any) -> dict[str, list[tuple[str, Any]]]:
     """A few numbers per fake, from the admin API (nothing metered)."""
+    fakes = await reader.fakes()
     got = await gather_dict(
         {
             "whatconverts": reader.state("whatconverts"),
@@ -124,7 +124,7 @@ async def counts(reader: Any) -> dict[str, list[tuple[str, Any]]]:
             "caspio": reader.state("caspio"),
             "events": reader.admin("ours", "GET", "/events"),
             "dispatches": reader.admin("ours", "GET", "/dispatches"),
-            **{f"faults_{s}": reader.admin(s, "GET", "/faults") for s in FAKES},
+            **{f"faults_{s}": reader.admin(s, "GET", "/faults") for s in fakes},
         }
     )
     out: dict[str, list[tuple[str, Any]]] = {}
@@ -160,10 +160,10 @@ async def counts(reader: Any) -> dict[str, list[tuple[str, Any]]]:
             ("events (test mode)", sum(1 for e in items if e.get("mode") == "test")),
             ("dispatches", len(dispatches["items"]) if isinstance(dispatches, dict) else "?"),
         ]
-    for service in FAKES:
+    for service in fakes:
         faults = got[f"faults_{service}"]
-        if isinstance(faults, dict) and service in out:
-            out[service].append(("faults", len(faults["items"])))
+        if isinstance(faults, dict):
+            out.setdefault(service, []).append(("faults", len(faults["items"])))
     return out
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
+# The vendors with pages of their own; the journal, faults, health and timeline pages cover
+# every fake the stack info lists (a registered fourth vendor included).
 FAKES = ("whatconverts", "caspio", "ours")
-SERVICES = ("engine", *FAKES)
 CASPIO_API = "/integrations/rest/v3"
 ClientSource = Callable[[], httpx.AsyncClient]
 InfoSource = dict[str, Any] | Callable[[], dict[str, Any]] | None
@@ -69,6 +70,14 @@ class StackReader:
                 raise ServiceError("engine", "stack info", None, "no engine URL was given")
             self._info = await self._json("engine", "GET", f"{self._engine_url}/__sandbox/stack")
         return self._info
+
+    async def fakes(self) -> list[str]:
+        """Every fake of the stack, in the info's order (entries with a URL, but the engine)."""
+        info = await self.info()
+        return [k for k, v in info.items() if k != "engine" and isinstance(v, dict) and "url" in v]
+
+    async def services(self) -> list[str]:
+        return ["engine", *await self.fakes()]
 
     async def url(self, service: str) -> str:
         return str((await self.info())[service]["url"]).rstrip("/")
@@ -124,7 +133,7 @@ class StackReader:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             }
 
-        return dict(await asyncio.gather(*(one(s) for s in SERVICES)))
+        return dict(await asyncio.gather(*(one(s) for s in await self.services())))
 
     async def clock(self) -> dict[str, Any]:
         return await self.admin("engine", "GET", "/clock")

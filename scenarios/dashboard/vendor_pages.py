@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from careflow.mocks.whatconverts.models import LEAD_STATUS, LEAD_TYPES, PAGE_DEFAULT, PAGE_MAX
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
+from careflow.mocks.whatconverts.models import LEAD_STATUS, LEAD_TYPES, PAGE_DEFAULT, PAGE_MAX
 
 from .links import caspio_rows_of_run, lead_requests, ours_events_of, runs_of_lead
 from .present import mask

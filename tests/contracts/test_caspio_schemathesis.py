@@ -1,4 +1,4 @@
-"""contracts/caspio.yaml against the Caspio fake, in-process (schemathesis over ASGI).
+"""mocks/caspio/openapi.yaml against the Caspio fake, in-process (schemathesis over ASGI).
 
 Every operation: no 5xx, every status, header and body as the spec says. Each generated case is
 sent as generated (mostly an unknown bearer → 401) and again with a live demo token, so the
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+
 from careflow.contracts import STANDARD_CHECKS as CHECKS
 from careflow.mocks.caspio import create_app
 from careflow.mocks.kernel import VirtualClock
 
 from . import contract_settings
 
-SPEC = Path(__file__).resolve().parents[2] / "contracts" / "caspio.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "mocks" / "caspio" / "openapi.yaml"
 BASE = "http://127.0.0.1:8402"
 
 app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True), seed=5)

@@ -14,6 +14,10 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from careflow.contracts import (
     ConformanceError,
     assert_conforms,
@@ -28,9 +32,6 @@ from careflow.contracts.scrub import FIRST, LAST, scrub
 from careflow.contracts.target import RemoteRefused, in_process, live
 from careflow.contracts.vendors import authenticate, credentials_from, vendor
 from careflow.scenarios.cli import app
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 
 @pytest.mark.parametrize("name", ["whatconverts", "caspio", "ours"])
@@ -426,7 +427,7 @@ def as_har(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]
     return {"log": {"entries": [entry(*pair) for pair in pairs]}}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None)
 @given(p=phi())
 def test_no_seeded_phi_or_secret_survives_recording(p: dict[str, str]) -> None:
     caspio = vendor("caspio")

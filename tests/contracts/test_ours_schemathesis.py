@@ -1,4 +1,4 @@
-"""contracts/ours.yaml against the Ours Privacy fake, in-process (schemathesis over ASGI).
+"""mocks/ours/openapi.yaml against the Ours Privacy fake, in-process (schemathesis over ASGI).
 
 Every operation: no 5xx, every status and body as the spec says. Each generated case is sent
 as generated (mostly an unknown token → 401) and again with the demo source's live key, so the
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+
 from careflow.contracts import STANDARD_CHECKS as CHECKS
 from careflow.mocks.kernel import VirtualClock
 from careflow.mocks.ours import create_app
 
 from . import contract_settings
 
-SPEC = Path(__file__).resolve().parents[2] / "contracts" / "ours.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "mocks" / "ours" / "openapi.yaml"
 
 app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True), seed=5)
 TOKEN = app.state.backend.credentials_of(app.state.backend.state())["token"]

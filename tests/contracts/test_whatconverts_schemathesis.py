@@ -1,4 +1,5 @@
-"""contracts/whatconverts.yaml against the WhatConverts fake, in-process (schemathesis over ASGI).
+"""mocks/whatconverts/openapi.yaml against the WhatConverts fake, in-process (schemathesis
+over ASGI).
 
 Every operation: no 5xx, every status and body as the spec says. Each generated case is sent as
 generated (no or a random credential → 401), then with the demo profile key and with the
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+
 from careflow.contracts import STANDARD_CHECKS as CHECKS
 from careflow.mocks.kernel import VirtualClock
 from careflow.mocks.whatconverts import create_app
 
 from . import contract_settings
 
-SPEC = Path(__file__).resolve().parents[2] / "contracts" / "whatconverts.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "mocks" / "whatconverts" / "openapi.yaml"
 BASE = "http://127.0.0.1:8401/api/v1"
 
 app = create_app(clock=VirtualClock("2026-01-01T12:00:00Z", frozen=True), seed=5)

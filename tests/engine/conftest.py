@@ -5,12 +5,13 @@ from typing import Any
 
 import httpx
 import pytest
-from careflow.engine import Engine
-from careflow.mocks.kernel import VirtualClock
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from careflow.engine import Engine
+from careflow.mocks.kernel import VirtualClock
 
 
 class Target:

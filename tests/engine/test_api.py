@@ -1,6 +1,7 @@
 """The engine's HTTP API as DESIGN.md pins it, through the in-process stack."""
 
 import pytest
+
 from careflow.scenarios import InProcessStack
 
 WORKFLOW = """\

@@ -4,6 +4,7 @@ verified, never shown in runs, and never stored in clear."""
 from pathlib import Path
 
 import pytest
+
 from careflow.mocks.kernel import VirtualClock
 from careflow.scenarios import InProcessStack
 

@@ -1,8 +1,9 @@
 import pytest
-from careflow.engine.connectors.logic import OPS, Condition
-from careflow.engine.core import Conflict
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from careflow.engine.connectors.logic import OPS, Condition
+from careflow.engine.core import Conflict
 
 from .conftest import http_step
 
@@ -184,8 +185,9 @@ def test_backoff_never_waits_less_than_an_http_date_retry_after(attempt, delay):
     from email.utils import format_datetime
 
     import httpx
+
     from careflow.engine.connectors.vendor_http import retry_after
-    from careflow.engine.core import backoff_seconds
+    from careflow.engine.executor import backoff_seconds
 
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=delay), usegmt=True)

@@ -3,6 +3,7 @@ lead's last_updated (a delay makes sure it lands on a later second than the quot
 once, whether the update arrives by poll or by webhook."""
 
 import pytest
+
 from careflow.mocks.kernel import VirtualClock
 from careflow.scenarios import InProcessStack
 

@@ -1,7 +1,8 @@
 import pytest
-from careflow.engine.model import WorkflowInvalid, load_workflow, parse_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from careflow.engine.model import WorkflowInvalid, load_workflow, parse_text
 
 from .conftest import http_step
 

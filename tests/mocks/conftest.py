@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from careflow.mocks.kernel import VirtualClock
 from careflow.mocks.whatconverts import create_app
 
@@ -19,7 +20,7 @@ def wc_app(frozen_clock):
 @pytest.fixture
 def admin(wc_app) -> Iterator[httpx.Client]:
     """A sync client over the WhatConverts fake (any fake serves the same admin surface)."""
-    from careflow.scenarios.transports import BackgroundLoop, SyncASGITransport
+    from careflow.mocks.kernel.transports import BackgroundLoop, SyncASGITransport
 
     loop = BackgroundLoop()
     transport = SyncASGITransport(httpx.ASGITransport(app=wc_app), loop)

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from careflow.mocks.kernel import VirtualClock
-from careflow.scenarios.transports import BackgroundLoop, SyncASGITransport
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from careflow.mocks.kernel import VirtualClock
+from careflow.mocks.kernel.transports import BackgroundLoop, SyncASGITransport
 
 HOOK_URL = "http://127.0.0.1:9/hook"
 

@@ -1,4 +1,5 @@
 import pytest
+
 from careflow.mocks.kernel import VirtualClock
 from careflow.scenarios import InProcessStack
 
@@ -88,7 +89,7 @@ def test_reset_clears_journal_and_faults(admin):
     admin.get("/x")
     admin.post("/__sandbox/faults", json={"path": "/y"})
     admin.post("/__sandbox/reset")
-    assert admin.get("/__sandbox/journal").json() == {"items": []}
+    assert admin.get("/__sandbox/journal").json()["items"] == []
     assert admin.get("/__sandbox/faults").json() == {"items": []}
 
 

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from careflow.mocks.kernel import VirtualClock, format_instant, parse_instant
 from hypothesis import given
 from hypothesis import strategies as st
+
+from careflow.mocks.kernel import VirtualClock, format_instant, parse_instant
 
 
 def test_frozen_clock_stands_still_and_advances_exactly():

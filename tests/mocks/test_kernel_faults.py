@@ -2,6 +2,7 @@ import asyncio
 
 import httpx
 import pytest
+
 from careflow.mocks.kernel import FaultSpec, FaultStore
 from careflow.mocks.kernel.faults import compile_pattern
 

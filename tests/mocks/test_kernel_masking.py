@@ -1,9 +1,10 @@
 import base64
 
-from careflow.mocks.kernel import MASK, Masker
-from careflow.scenarios import InProcessStack
 from hypothesis import given
 from hypothesis import strategies as st
+
+from careflow.mocks.kernel import MASK, Masker
+from careflow.scenarios import InProcessStack
 
 
 def test_masks_secrets_and_phi_in_nested_json():

@@ -1,7 +1,8 @@
-from careflow.mocks.kernel import Synthetic, production_credential_reason
-from careflow.mocks.kernel.synthetic import is_reserved_email, is_reserved_phone
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from careflow.mocks.kernel import Synthetic, production_credential_reason
+from careflow.mocks.kernel.synthetic import is_reserved_email, is_reserved_phone
 
 
 @settings(max_examples=30, deadline=None)

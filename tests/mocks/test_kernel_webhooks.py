@@ -1,11 +1,12 @@
 import asyncio
 
 import httpx
-from careflow.mocks.kernel import VirtualClock, WebhookSender
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from careflow.mocks.kernel import VirtualClock, WebhookSender
 
 
 def receiver(fail_first: int) -> tuple[Starlette, list[dict]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-from careflow.scenarios.bench import discover, run_benchmarks
-from careflow.scenarios.cli import app
 from rich.console import Console
 from typer.testing import CliRunner
+
+from careflow.scenarios.bench import discover, run_benchmarks
+from careflow.scenarios.cli import app
 
 
 def test_every_issue_benchmark_is_registered():
@@ -34,3 +35,15 @@ def test_quick_bench_runs_and_reports_baselines():
 def test_bench_command_exists():
     result = CliRunner().invoke(app, ["bench", "--help"])
     assert result.exit_code == 0 and "--quick" in result.output
+
+
+def test_benchmark_modules_are_generic_or_one_per_registered_vendor():
+    import pkgutil
+
+    from careflow.mocks import VENDORS
+    from careflow.scenarios import bench
+
+    found = {m.name for m in pkgutil.iter_modules(bench.__path__)}
+    assert found <= {*bench.GENERIC, *VENDORS}, "a benchmark module no vendor registers"
+    assert set(bench.modules()) == found
+    assert {name.split(".")[0] for name in discover()} >= set(VENDORS)

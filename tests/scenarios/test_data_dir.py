@@ -1,6 +1,7 @@
 import json
 
 import httpx
+
 from careflow.scenarios.server import spawn_up, stop_up
 
 

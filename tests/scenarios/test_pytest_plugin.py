@@ -162,3 +162,33 @@ def test_readme_example_client_sees_the_fault_then_the_leads(pytester, mode):
         """
     )
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+
+
+HEAVY = ("fastapi", "httpx", "yaml", "careflow.engine", "careflow.mocks.whatconverts.app")
+
+
+def test_importing_the_plugin_imports_nothing_heavy():
+    """The plugin is loaded into every pytest run of every user: importing it (a fresh
+    interpreter, as pytest's entry-point loading does) pulls in no web framework, no YAML, no
+    fake and no engine."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, careflow.scenarios.pytest_plugin\n"
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_one_service_fixture_per_registered_vendor(request, careflow_stack):
+    from careflow.mocks import VENDORS
+    from careflow.scenarios import pytest_plugin
+
+    for name in ("engine", *VENDORS):
+        handle = request.getfixturevalue(name)
+        assert handle.name == name and handle.url == careflow_stack.urls[name]
+    generated = {n for n in vars(pytest_plugin) if n.startswith("_careflow_service_")}
+    assert generated == {f"_careflow_service_{n}" for n in ("engine", *VENDORS)}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from careflow.scenarios.driver import StackDriver
 from careflow.scenarios.format import (
     ScenarioError,
@@ -210,9 +211,20 @@ def test_pytest_collects_scenario_files_and_reports_expected_vs_actual(pytester)
     folder = pytester.mkdir("scenarios")
     (folder / "wrong.yaml").write_text(FAILING)
     (folder / "right.yaml").write_text(FAILING.replace("status: Failed", "status: Completed"))
-    result = pytester.runpytest("-p", "no:xdist", "scenarios")
+    result = pytester.runpytest("-p", "no:xdist", "--careflow-scenarios", "scenarios")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*expected:*Failed*", "*actual:*Completed*", "*timeline*"])
+
+
+def test_scenario_files_are_collected_only_when_asked_for(pytester):
+    """A user's YAML under a scenarios/ folder is not read unless collection is switched on:
+    ``--careflow-scenarios`` (above) or ``careflow_scenarios = true`` in the ini."""
+    (pytester.mkdir("scenarios") / "x.yaml").write_text(FAILING)
+    result = pytester.runpytest("-p", "no:xdist", "--collect-only", "-q", "scenarios")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    pytester.makeini("[pytest]\ncareflow_scenarios = true\n")
+    result = pytester.runpytest("-p", "no:xdist", "--collect-only", "-q", "scenarios")
+    result.stdout.fnmatch_lines(["*x.yaml::Expecting the wrong thing*"])
 
 
 def test_timeline_follows_one_correlation_id_in_causal_order():

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+
 from careflow.engine.connectors import Context
 from careflow.mocks.kernel import VirtualClock
-from careflow.scenarios.transports import RoutingTransport
+from careflow.mocks.kernel.transports import RoutingTransport
 
 URLS = {
     "whatconverts": "http://127.0.0.1:8401",

@@ -1,4 +1,5 @@
 import pytest
+
 from careflow.engine.connectors import StepError
 from careflow.engine.connectors.base import Params
 from careflow.engine.connectors.caspio import (

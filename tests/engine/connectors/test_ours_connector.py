@@ -1,4 +1,5 @@
 import pytest
+
 from careflow.engine.connectors import StepError
 from careflow.engine.connectors.base import validate_params
 from careflow.engine.connectors.ours import Identify, IdentifyParams, Track, TrackParams

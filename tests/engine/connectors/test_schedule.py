@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from careflow.engine.connectors.schedule import Cron, CronParams
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from careflow.engine.connectors.schedule import Cron, CronParams
 
 
 def test_daily_at_eight_new_york_follows_dst():

@@ -1,6 +1,9 @@
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from careflow.engine.connectors import StepError
 from careflow.engine.connectors.base import validate_params
 from careflow.engine.connectors.whatconverts import (
@@ -17,8 +20,6 @@ from careflow.engine.connectors.whatconverts import (
     UpdateLead,
     UpdateLeadParams,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 def create(h, ctx, **fields):
@@ -139,7 +140,9 @@ def test_trigger_test_returns_last_five_minutes_newest_first_capped_at_500(harne
     assert all(_instant(d) >= since for d in dates)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     seconds_ago=st.lists(st.integers(0, 900), max_size=30),
     burst=st.sampled_from([0, 0, 0, 505]),

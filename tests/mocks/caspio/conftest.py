@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from careflow.mocks.caspio import create_app
 
 from ..fake_env import HOOK_URL, FakeEnv

@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from careflow.mocks.ours.destinations import DEFAULT_MAPPINGS, Destination
 from careflow.mocks.ours.phi import kind_of_name, kind_of_value
 from careflow.mocks.ours.pipeline import build_payload
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from .conftest import OursEnv
 

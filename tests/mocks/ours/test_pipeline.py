@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from careflow.mocks.ours.destinations import Destination
 from careflow.mocks.ours.pipeline import build_payload, evaluate, modify, render
 

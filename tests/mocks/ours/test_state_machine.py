@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from careflow.mocks.ours.seed import CONVERSIONS, DEMO_EVENTS
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from careflow.mocks.ours.seed import CONVERSIONS, DEMO_EVENTS
 
 from .conftest import OursEnv
 

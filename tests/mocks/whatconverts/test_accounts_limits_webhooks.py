@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+
 from careflow.mocks.whatconverts.models import CONCURRENT, MASTER_DAILY, PROFILE_DAILY
 
 from .conftest import BASE, HOOK_URL, WCEnv

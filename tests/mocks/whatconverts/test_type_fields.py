@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from careflow.mocks.whatconverts.models import LEAD_TYPES, TYPE_RESPONSE_FIELDS
 
 from .conftest import WCEnv

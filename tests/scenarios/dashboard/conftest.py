@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from careflow.scenarios.dashboard.browser import INSTALL_HINT, find_chromium
 from careflow.scenarios.dashboard.showcase import showcase_path
 from careflow.scenarios.driver import StackDriver

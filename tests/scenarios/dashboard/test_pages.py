@@ -9,14 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from careflow.scenarios.dashboard.links import lead_requests
 from careflow.scenarios.dashboard.present import mask
 from careflow.scenarios.dashboard.reader import StackReader
 from careflow.scenarios.dashboard.vendor_pages import filter_leads
 from careflow.scenarios.driver import StackDriver
 from careflow.scenarios.stack import InProcessStack
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from .conftest import Demo, find_demo, run_showcase
 

@@ -1,18 +1,27 @@
-"""The virtual clock shared by the whole stack.
+"""The time part under both the fakes and the engine: the stack's one virtual clock, ISO-8601
+helpers, and the one ``/__sandbox/clock`` route every service serves.
 
-Real time by default. It can be frozen, set to an instant, or advanced; every timestamp any fake
-or the engine writes comes from ``now()``. Listeners are told whenever the clock is moved by hand
-(set/advance/freeze), so that whatever became due (webhook retries, delayed runs, polls) can run.
+The clock follows real time by default. It can be frozen, set to an instant, or advanced; every
+timestamp any fake or the engine writes comes from ``now()``. Listeners are told whenever the
+clock is moved by hand (set/advance/freeze), so that whatever became due (webhook retries,
+delayed runs, polls) can run.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Listener = Callable[[datetime], None]
+
+# A century: far enough for any test, near enough that a datetime never overflows.
+MAX_ADVANCE = 100 * 366 * 86400
 
 
 def parse_instant(value: str) -> datetime:
@@ -147,3 +156,74 @@ def next_order() -> int:
     whole request → webhook → run → dispatch chain). The process's monotonic nanoseconds, so the
     engine, which does not import the kernel, stamps its runs on the same scale."""
     return time.monotonic_ns()
+
+
+# the one clock route ----------------------------------------------------------------------------
+
+
+class ClockUpdate(BaseModel):
+    """Move the shared clock: advance, set, freeze/unfreeze, or reset to real time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    advance_seconds: float | None = Field(
+        None, ge=0, le=MAX_ADVANCE, allow_inf_nan=False, description="Move forward by n seconds"
+    )
+    set: str | None = Field(None, description="ISO-8601 instant, e.g. 2026-01-01T12:00:00Z")
+    frozen: bool | None = None
+    reset: bool | None = Field(None, description="Back to real time, not frozen")
+
+    @field_validator("set")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_instant(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"'{value}' is not an ISO-8601 instant (try 2026-01-01T12:00:00Z)"
+                ) from exc
+        return value
+
+
+class ClockState(BaseModel):
+    now: str
+    frozen: bool
+
+
+def apply_update(clock: VirtualClock, update: ClockUpdate) -> dict[str, object]:
+    """Apply ``update`` to ``clock`` — all of it, or (422) nothing when it would overflow."""
+    start = parse_instant(update.set) if update.set is not None else clock.now()
+    try:  # refuse before anything moves: bad input changes nothing
+        start + timedelta(seconds=update.advance_seconds or 0)
+    except OverflowError:
+        raise HTTPException(
+            422, f"advancing {update.advance_seconds} s would pass year 9999"
+        ) from None
+    if update.reset:
+        clock.reset()
+    if update.frozen is not None:
+        clock.freeze(update.frozen)
+    if update.set is not None:
+        clock.set(update.set)
+    if update.advance_seconds:
+        clock.advance(update.advance_seconds)
+    return clock.snapshot()
+
+
+def clock_router(clock: Any, settle: Callable[[], Awaitable[Any]]) -> APIRouter:
+    """``GET``/``POST /clock`` on ``clock``; ``settle`` runs whatever the move made due before
+    the answer. Mounted under ``/__sandbox`` by every fake and the engine."""
+    router = APIRouter()
+
+    @router.get("/clock", response_model=ClockState)
+    async def get_clock() -> dict[str, Any]:
+        return clock.snapshot()  # type: ignore[no-any-return]
+
+    @router.post("/clock", response_model=ClockState)
+    async def move_clock(update: ClockUpdate) -> dict[str, Any]:
+        apply_update(clock, update)
+        await settle()
+        return clock.snapshot()  # type: ignore[no-any-return]
+
+    return router

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from careflow.mocks.kernel import is_loopback_host
+
+from .guard import is_loopback_host
 
 
 class NoServiceError(httpx.ConnectError):
