@@ -1,18 +1,36 @@
-"""The ``careflow`` command line."""
+"""The ``careflow`` command line.
+
+Cheap to start: each command imports what it needs when it runs, so ``careflow --help`` and the
+small helpers scripts call (``careflow json``, ``careflow info``) do not pay for FastAPI and
+the apps. Output rules (80 columns, CI logs, ``NO_COLOR``, ``--json``): ``scenarios.console``.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from careflow.contracts.cli import contract_app
+
+from .serving import (
+    DEFAULT_PORT,
+    AllowRemoteOpt,
+    DataDirOpt,
+    HostOpt,
+    InfoFileOpt,
+    JsonOpt,
+    PortOpt,
+    SeedOpt,
+    ServeError,
+    ServeOptions,
+    TlsOpt,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="careflow",
@@ -20,81 +38,97 @@ app = typer.Typer(
     "workflow engine, contract checks and end-to-end scenarios, all on synthetic data.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: reads the same at 80 columns, in a pipe, in CI logs
 )
-console = Console()
 
-HostOpt = Annotated[str, typer.Option(help="Interface to bind (loopback by default).")]
-PortOpt = Annotated[
-    int,
-    typer.Option(help="Engine port; WhatConverts +1, Caspio +2, Ours +3. 0 picks free ports."),
+
+def console_for(as_json: bool = False) -> Console:
+    from .console import make_console
+
+    return make_console(stderr=as_json)
+
+
+def fail(console: Console, message: str, code: int = 1) -> typer.Exit:
+    """Say why in one line (red where colour is on) and return the exit to raise."""
+    console.print(message, style="red", markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", help="Only the summary, and timelines of failures.", show_default=False
+    ),
 ]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the synthetic data (same seed, same data).")]
-QuietOpt = Annotated[bool, typer.Option(help="Only the summary, and timelines of failures.")]
-KeepOpt = Annotated[bool, typer.Option(help="Leave the stack up afterwards, until Ctrl-C.")]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE", help="Write JUnit XML: one test case per scenario, failures and timeline."
+    ),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE.html", help="Write an HTML report: summary, failures, every timeline."
+    ),
+]
+FollowOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ID", help="Show only the timeline rows of this correlation id (or its prefix)."
+    ),
+]
+StackUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url", metavar="URL", help="Engine URL of a running stack, e.g. http://127.0.0.1:8400."
+    ),
+]
+StackInfoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--info-file", metavar="FILE", help="A running stack's info file (careflow up's)."
+    ),
+]
 
 
-def stack_table(info: dict[str, Any], title: str = "careflow sandbox") -> Table:
-    table = Table(title=title)
-    table.add_column("service")
-    table.add_column("URL", overflow="fold")
-    table.add_column("demo credentials", overflow="fold")
-    for name, entry in info.items():
-        if not isinstance(entry, dict):  # e.g. the top-level "ca_file" of --tls
-            continue
-        creds = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
-        table.add_row(name, entry["url"], creds or "-")
-    return table
+# serving -------------------------------------------------------------------------------------
 
 
 @app.command()
 def up(
     host: HostOpt = "127.0.0.1",
-    port: PortOpt = 8400,
-    info_file: Annotated[
-        Path | None,
-        typer.Option(help="Write the stack's URLs and credentials here once every server is up."),
-    ] = None,
+    port: PortOpt = DEFAULT_PORT,
+    info_file: InfoFileOpt = None,
+    data_dir: DataDirOpt = None,
     seed: SeedOpt = 0,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Keep state here so that it survives a restart.")
-    ] = None,
-    allow_remote: Annotated[
-        bool,
-        typer.Option(help="Allow webhooks, HTTP steps and destinations to non-loopback hosts."),
-    ] = False,
-    tls: Annotated[
-        bool,
-        typer.Option(help="Serve HTTPS with a throwaway local CA (prints how to trust it)."),
-    ] = False,
+    tls: TlsOpt = False,
+    allow_remote: AllowRemoteOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Run every fake and the engine, one port each, until Ctrl-C (SIGINT) or SIGTERM."""
-    from .server import StackServer, bind_sockets, urls_of, write_info
-    from .stack import Stack
-    from .tls import local_ca
+    """Serve the fakes and the engine until Ctrl-C or SIGTERM.
 
-    if info_file is not None:
-        info_file.unlink(missing_ok=True)  # a stale file must never read as "ready"
+    One port each from --port (engine, WhatConverts, Caspio, Ours). Prints the URLs and demo
+    credentials as KEY=value lines and the dashboard's URL; --info-file FILE gets the same JSON
+    once every server answers."""
+    from .console import emit_json
+    from .server import write_info
+    from .serving import build_server, print_ready
+
+    console = console_for(as_json)
+    options = ServeOptions(host, port, info_file, data_dir, seed, tls, allow_remote)
     try:
-        sockets = bind_sockets(host, port)
-    except OSError as exc:
-        console.print(f"[red]cannot bind {host}:{port}..{port + 3}: {exc}[/red] (try --port 0)")
-        raise typer.Exit(1) from exc
-    ca = local_ca(host) if tls else None
-    urls = urls_of(host, sockets, "https" if ca else "http")
-    stack = Stack(urls=urls, seed=seed, data_dir=data_dir, allow_remote=allow_remote)
-    server = StackServer(stack, sockets, tls=ca)
+        server, ca = build_server(options)
+    except ServeError as exc:
+        raise fail(console, str(exc)) from None
 
     def ready() -> None:
-        info = server.info()
-        console.print(stack_table(info))
-        if ca is not None:
-            console.print(f"TLS: a throwaway local CA, {ca.ca_file}; to trust it:", highlight=False)
-            for name, value in ca.env().items():
-                console.print(f"  export {name}={value}", highlight=False, soft_wrap=True)
+        print_ready(console, server)
         if info_file is not None:
-            write_info(info_file, info)
-        console.print(f"dashboard: {info['engine']['url']}/ui/", highlight=False)
-        console.print("[green]ready[/green] — Ctrl-C to stop", highlight=False)
+            write_info(info_file, server.info())
+        if as_json:
+            emit_json(server.info())
+        console.print("ready — Ctrl-C to stop", style="green")
 
     try:
         server.run_forever(on_ready=ready)
@@ -108,201 +142,438 @@ def up(
 
 @app.command()
 def demo(
-    port: PortOpt = 8400,
-    keep: KeepOpt = False,
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only scenarios whose file has this.")
-    ] = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = DEFAULT_PORT,
+    info_file: InfoFileOpt = None,
+    data_dir: DataDirOpt = None,
     seed: SeedOpt = 0,
+    tls: TlsOpt = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Leave the stack up afterwards (with a showcase for the dashboard), until Ctrl-C.",
+            show_default=False,
+        ),
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", metavar="TEXT", help="Run only scenarios whose file name has TEXT."),
+    ] = None,
     quiet: QuietOpt = False,
+    junit: JunitOpt = None,
+    report: ReportOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Start the stack on real ports, run every built-in scenario on synthetic data, summarise."""
-    from .driver import StackDriver
+    """Serve the stack and run every built-in scenario on it.
+
+    The stack takes the same flags as `careflow up`; a busy port stops the demo with one line
+    naming it (--port 0 picks free ports). Exit 1 if a scenario fails."""
     from .format import builtin_scenarios, load_scenario
-    from .report import print_result, summary_table
-    from .runner import ScenarioRunner
-    from .server import StackServer, bind_sockets, urls_of
-    from .stack import Stack
+    from .serving import served
 
-    try:
-        sockets = bind_sockets("127.0.0.1", port)
-    except OSError:
-        console.print(f"[yellow]ports {port}..{port + 3} are busy; using free ports[/yellow]")
-        sockets = bind_sockets("127.0.0.1", 0)
-    stack = Stack(urls=urls_of("127.0.0.1", sockets), seed=seed)
-    server = StackServer(stack, sockets)
-    server.start_in_thread()
-    console.print(stack_table(stack.info(), "careflow sandbox (demo)"))
+    console = console_for(as_json)
     paths = [p for p in builtin_scenarios() if not only or any(o in p.name for o in only)]
-    results = []
+    options = ServeOptions(host, port, info_file, data_dir, seed, tls)
     try:
-        for path in paths:
-            driver = StackDriver.remote(stack.urls["engine"])
-            results.append(ScenarioRunner(driver).run(load_scenario(path)))
-            print_result(console, results[-1], quiet=quiet)
-        console.print(summary_table(results, "demo summary"))
-        if keep:
-            from .dashboard.showcase import run_showcase
-
-            # each scenario resets the stack: the showcase runs last, so the dashboard has a
-            # lead followed to its row and event, a test-mode event and a failed run to show
-            showcase = run_showcase(stack.urls["engine"])
-            print_result(console, showcase, quiet=True)  # only if it failed
-            console.print(f"dashboard: {stack.urls['engine']}/ui/", highlight=False)
-            console.print("[green]the stack stays up[/green] — Ctrl-C to stop")
-            import signal
-            import threading
-
-            stop = threading.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
-            stop.wait()
-    finally:
-        server.stop_thread()
+        with served(options, console, "careflow sandbox (demo)") as server:
+            engine = server.stack.urls["engine"]
+            verify = server.tls.client_context if server.tls else True
+            results = _run_and_report(
+                [load_scenario(p) for p in paths],
+                console,
+                url=engine,
+                shared=False,
+                verify=verify,
+                quiet=quiet,
+                junit=junit,
+                report=report,
+                as_json=as_json,
+                title="demo summary",
+                stack=server.info(),
+            )
+            if keep:
+                _keep_up(console, engine, verify)
+    except ServeError as exc:
+        raise fail(console, str(exc)) from None
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+def _keep_up(console: Console, engine: str, verify: Any) -> None:
+    """Run the dashboard's showcase (each scenario reset the stack: it runs last, so the
+    dashboard has a lead followed to its row and event, a test-mode event and a failed run to
+    show), then wait for Ctrl-C."""
+    import signal
+    import threading
+
+    from .dashboard.showcase import run_showcase
+    from .report import print_result
+
+    showcase = run_showcase(engine)
+    print_result(console, showcase, quiet=True)  # only if it failed
+    console.print(f"dashboard: {engine}/ui/", soft_wrap=True)
+    console.print("the stack stays up — Ctrl-C to stop", style="green")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
 
 
 @app.command("run")
 def run_scenarios(
     files: Annotated[
         list[str],
-        typer.Argument(help="Scenario YAML files, or built-in names (see `careflow scenarios`)."),
+        typer.Argument(metavar="SCENARIO", hidden=True),  # described in the docstring
     ],
     url: Annotated[
         str | None,
-        typer.Option(help="Engine URL of a running stack (careflow up); in-process by default."),
+        typer.Option(
+            metavar="URL",
+            help="Engine URL of a running stack (careflow up): each scenario resets it.",
+        ),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option(help="Only the summary, and timelines of failures.")
-    ] = False,
-    seed: SeedOpt = 0,
-    follow: Annotated[
+    host: Annotated[
         str | None,
-        typer.Option(help="Show only the timeline rows of this correlation id (or its prefix)."),
+        typer.Option(metavar="HOST", help="Serve the stack for the run on this interface."),
     ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Serve the stack for the run on real ports from PORT (0: free ports). Without "
+            "--port, --host, --tls or --info-file the run is in-process.",
+        ),
+    ] = None,
+    info_file: InfoFileOpt = None,
+    data_dir: DataDirOpt = None,
+    seed: SeedOpt = 0,
+    tls: TlsOpt = False,
+    quiet: QuietOpt = False,
+    follow: FollowOpt = None,
+    junit: JunitOpt = None,
+    report: ReportOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Run scenario files and print each timeline; exit 1 if an expectation fails."""
-    from .format import ScenarioError, load_scenario
+    """Run scenarios and print each timeline.
 
+    SCENARIO: a YAML file, a folder of them, or a built-in name (`careflow scenarios`).
+    In-process by default; --url runs them on a running stack, --port (or --host, --tls,
+    --info-file) serves one for the run, as `careflow up` would. Exit 1 if an expectation
+    fails, 2 on bad usage."""
+    from .format import ScenarioError, load_scenario
+    from .running import StackUnreachable, scenario_paths
+    from .serving import served
+
+    console = console_for(as_json)
     try:
-        scenarios = [load_scenario(scenario_path(f)) for f in files]
+        scenarios = [load_scenario(p) for f in files for p in scenario_paths(f)]
     except (ScenarioError, FileNotFoundError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        raise fail(console, str(exc), 2) from None
+    serve = port is not None or host is not None or tls or info_file is not None
+    if serve and url:
+        raise fail(
+            console,
+            "--url runs on a running stack; --port/--host/--tls/--info-file "
+            "serve one for the run: give one or the other",
+            2,
+        )
+    options = dict(quiet=quiet, follow=follow, junit=junit, report=report, as_json=as_json)
     try:
-        results = execute(scenarios, url=url, seed=seed, quiet=quiet, follow=follow)
-    except StackUnreachable as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        if serve:
+            opts = ServeOptions(host or "127.0.0.1", port or 0, info_file, data_dir, seed, tls)
+            with served(opts, console, "careflow sandbox") as server:
+                verify = server.tls.client_context if server.tls else True
+                results = _run_and_report(
+                    scenarios,
+                    console,
+                    url=server.stack.urls["engine"],
+                    shared=False,
+                    verify=verify,
+                    stack=server.info(),
+                    **options,  # type: ignore[arg-type]
+                )
+        else:
+            results = _run_and_report(
+                scenarios,
+                console,
+                url=url,
+                seed=seed,
+                data_dir=data_dir,
+                **options,  # type: ignore[arg-type]
+            )
+    except (StackUnreachable, ServeError) as exc:
+        raise fail(console, str(exc), 2) from None
     raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
-class StackUnreachable(RuntimeError):
-    """``--url`` does not lead to a running stack's engine."""
-
-
-def remote_driver(url: str) -> Any:
-    """A driver for the stack whose engine is at ``url``, or a StackUnreachable saying why."""
-    import httpx
-
-    from .driver import DriverError, StackDriver
-
-    try:
-        return StackDriver.remote(url)
-    except (DriverError, httpx.HTTPError, OSError) as exc:
-        raise StackUnreachable(
-            f"no careflow stack answers at {url} ({exc}). Start one with `careflow up` and pass "
-            "the engine's URL (the info file's engine.url, e.g. http://127.0.0.1:8400)."
-        ) from None
-
-
-def scenario_path(name: str) -> Path:
-    """A scenario file, or a built-in scenario by file name (with or without ``.yaml``)."""
-    from .format import builtin_dir
-
-    path = Path(name)
-    if path.is_file():
-        return path
-    for candidate in (builtin_dir() / name, builtin_dir() / f"{name}.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"{name}: no such scenario file or built-in scenario (`careflow scenarios` lists them)"
-    )
-
-
-def execute(
-    scenarios: list[Any], *, url: str | None, seed: int, quiet: bool, follow: str | None = None
+def _run_and_report(
+    scenarios: list[Any],
+    console: Console,
+    *,
+    junit: Path | None,
+    report: Path | None,
+    as_json: bool,
+    stack: dict[str, Any] | None = None,
+    **options: Any,
 ) -> list[Any]:
-    from .driver import StackDriver
-    from .report import print_result, summary_table
-    from .runner import ScenarioRunner
-    from .stack import InProcessStack
+    from .console import emit_json
+    from .results import to_json, write_reports
+    from .running import execute
 
-    results = []
-    stacks: dict[int, InProcessStack] = {}  # in-process: one stack per seed, reset per scenario
-    restore_clock = None
-    if url:
-        console.print(
-            f"[yellow]note:[/yellow] each scenario resets the stack at {url} (engine runs and "
-            "workflows, fake data, faults) and sets its clock; the clock is put back afterwards.",
-            highlight=False,
-        )
-        restore_clock = _clock_restorer(remote_driver(url))
-    try:
-        for scenario in scenarios:
-            if url:
-                driver = remote_driver(url)
-            else:
-                wanted = scenario.seed or seed
-                if wanted not in stacks:
-                    stacks[wanted] = InProcessStack(seed=wanted).__enter__()
-                driver = StackDriver.in_process(stacks[wanted])
-            runner = ScenarioRunner(driver, leave_active=url is None)
-            results.append(runner.run(scenario))
-            print_result(console, results[-1], quiet=quiet, follow=follow)
-    finally:
-        for stack in stacks.values():
-            stack.__exit__(None, None, None)
-        if restore_clock is not None:
-            restore_clock()
-    console.print(summary_table(results))
+    results = execute(scenarios, console, **options)
+    for line in write_reports(results, junit=junit, report=report):
+        console.print(line, soft_wrap=True, markup=False)
+    if as_json:
+        emit_json(to_json(results, **({"stack": stack} if stack else {})))
     return results
 
 
-def _clock_restorer(driver: Any) -> Callable[[], None]:
-    """Put a shared stack's clock back as it was: frozen where it stood, or running on."""
-    import time
-
-    from careflow.mocks.kernel import format_instant, parse_instant
-
-    before, started = driver.clock(), time.monotonic()
-
-    def restore() -> None:
-        moment = parse_instant(before["now"])
-        if not before["frozen"]:
-            moment += timedelta(seconds=time.monotonic() - started)
-        driver.move_clock(frozen=before["frozen"], set=format_instant(moment))
-
-    return restore
-
-
 @app.command("scenarios")
-def list_scenarios() -> None:
+def list_scenarios(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios (shipped in the package)."""
-    from .format import builtin_scenarios, load_scenario
+    from rich.padding import Padding
 
-    table = Table(title="built-in scenarios (careflow run NAME runs one)")
-    table.add_column("name", no_wrap=True)  # copied into `careflow run NAME`: one piece
-    table.add_column("title", overflow="fold")
-    table.add_column("description", overflow="fold")
+    from .console import emit_json
+    from .format import builtin_scenarios, load_scenario
+    from .report import describe
+
+    found = []
     for path in builtin_scenarios():
         scenario = load_scenario(path)
-        table.add_row(path.stem, scenario.name, scenario.description.strip().split("\n")[0])
-    console.print(table)
+        found.append(
+            {
+                "name": path.stem,
+                "title": scenario.name,
+                "description": describe(scenario.description or "", first_paragraph=True),
+            }
+        )
+    if as_json:
+        emit_json(found)
+        return
+    console = console_for()
+    console.print("built-in scenarios (careflow run NAME runs one):", style="bold")
+    for item in found:
+        console.print(item["name"], style="cyan", markup=False, soft_wrap=True)
+        text = f"{item['title']}. {item['description']}".replace("..", ".")
+        console.print(Padding(text, (0, 0, 0, 4)), markup=False)
 
 
-caspio_app = typer.Typer(help="Caspio helpers for the sandbox.", no_args_is_help=True)
+# a running stack ---------------------------------------------------------------------------
+
+
+@app.command()
+def info(
+    info_file: StackInfoOpt = None,
+    url: StackUrlOpt = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Wait this long for the stack to be up (its info file written, its servers "
+            "answering) before giving up.",
+        ),
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """A running stack's URLs and credentials as KEY=value lines.
+
+    From --info-file (careflow up's) or --url (its engine; http://127.0.0.1:8400 by default);
+    --wait SECONDS waits for it to come up, so a script can start `careflow up &` and go on."""
+    from .console import credential_lines, emit_json
+    from .serving import wait_for_info
+
+    console = console_for(as_json)
+    try:
+        found = wait_for_info(info_file, url, wait)
+    except ServeError as exc:
+        raise fail(console, str(exc)) from None
+    if as_json:
+        emit_json(found)
+        return
+    for line in credential_lines(found):
+        console.print(line, soft_wrap=True, markup=False)
+
+
+@app.command("json")
+def json_value(
+    key: Annotated[
+        str,
+        typer.Argument(metavar="KEY", hidden=True),
+    ],
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", hidden=True),
+    ] = "-",
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print text values JSON-quoted too.", show_default=False),
+    ] = False,
+) -> None:
+    """Print one value of a JSON document (no jq needed).
+
+    KEY is a dotted path (engine.url, whatconverts.api_token, items.0.id; "." for all) into
+    FILE (an info file, say) or stdin. Text prints as is, anything else as one line of JSON,
+    so that a script can read stack.json or an API's answer."""
+    import json
+
+    console = console_for(True)
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+        value: Any = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise fail(console, f"{file}: not a JSON document ({exc})", 2) from None
+    for part in [] if key == "." else key.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif (
+            isinstance(value, list)
+            and part.lstrip("-").isdigit()
+            and -len(value) <= int(part) < len(value)
+        ):
+            value = value[int(part)]
+        else:
+            has = ", ".join(map(str, value)) if isinstance(value, dict) else type(value).__name__
+            raise fail(console, f"{key}: no {part!r} in {file} (there: {has})")
+    if isinstance(value, str) and not as_json:
+        sys.stdout.write(value + "\n")
+    else:
+        sys.stdout.write(json.dumps(value) + "\n")
+
+
+@app.command()
+def trigger(
+    event: Annotated[
+        str | None,
+        typer.Argument(metavar="EVENT", hidden=True),
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            metavar="KEY=VALUE",
+            help="Set a field of the synthetic data (repeatable), e.g. --field lead_type=web_form.",
+        ),
+    ] = None,
+    url: StackUrlOpt = None,
+    info_file: StackInfoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fire one vendor event at a running stack.
+
+    EVENT is <vendor>.<event> (run without it for the list): a new or updated WhatConverts
+    lead, a Caspio record insert or update, an Ours track, with synthetic data. Prints the
+    correlation id and its timeline on the dashboard. The stack is the one at
+    http://127.0.0.1:8400 unless --url or --info-file says another."""
+    from .console import emit_json
+    from .driver import DriverError
+    from .serving import read_info
+    from .trigger import fire, parse_overrides, registry
+
+    console = console_for(as_json)
+    found = registry()
+    if event is None:
+        if as_json:
+            emit_json([{"event": n, "does": t.help} for n, t in found.items()])
+            return
+        console.print("events (careflow trigger EVENT fires one):", style="bold")
+        width = max(map(len, found))
+        for name, item in found.items():
+            console.print(f"  {name.ljust(width)}  {item.help}", soft_wrap=True, markup=False)
+        return
+    if event not in found:
+        raise fail(console, f"unknown event {event!r}: one of {', '.join(found)}", 2)
+    try:
+        overrides = parse_overrides(field or [])
+        stack = read_info(info_file, url)
+        fired = fire(stack, event, overrides)
+    except ValueError as exc:
+        raise fail(console, str(exc), 2) from None
+    except ServeError as exc:
+        raise fail(console, str(exc)) from None
+    except (DriverError, OSError) as exc:
+        raise fail(console, f"{event}: {exc}") from None
+    if as_json:
+        emit_json(fired)
+        return
+    made = ", ".join(f"{k}={v}" for k, v in fired["result"].items() if k != "note")
+    console.print(f"{event}: {made}", soft_wrap=True, markup=False)
+    console.print(f"correlation id: {fired['correlation_id']}", soft_wrap=True, markup=False)
+    console.print(f"timeline: {fired['timeline_url']}", soft_wrap=True, markup=False)
+    if "note" in fired["result"]:
+        console.print(fired["result"]["note"], style="dim", soft_wrap=True, markup=False)
+
+
+@app.command()
+def doctor(
+    host: HostOpt = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(metavar="PORT", help=f"First of the ports to check (default {DEFAULT_PORT})."),
+    ] = None,
+    url: StackUrlOpt = None,
+    info_file: StackInfoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check this machine for the sandbox and say what to fix.
+
+    Python, the ports `careflow up` takes, a running stack (with --url or --info-file),
+    Chromium for the dashboard's browser tests, wrk for `bench --sockets`. Exit 1 if a check
+    failed (a missing optional tool is a warning)."""
+    from .console import emit_json
+    from .doctor import report, run_checks
+
+    checks = run_checks(host=host, port=port, url=url, info_file=info_file)
+    found = report(checks)
+    if as_json:
+        emit_json(found)
+    else:
+        console = console_for()
+        marks = {"ok": ("ok  ", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "red")}
+        for check in checks:
+            mark, style = marks[check.status]
+            console.print(
+                f"{mark}  {check.name}: {check.detail}", style=style, soft_wrap=True, markup=False
+            )
+            if check.fix:
+                console.print(f"      fix: {check.fix}", soft_wrap=True, markup=False)
+    raise typer.Exit(0 if found["ok"] else 1)
+
+
+@app.command()
+def example(
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="NAME", hidden=True),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a shipped example file.
+
+    NAME: workflow (the README's workflow), walkthrough (the engine over HTTP, a bash script)
+    or github-actions (a CI job); none lists them. E.g. careflow example workflow >
+    workflow.yaml."""
+    from .console import emit_json
+    from .example import EXAMPLES, text_of
+
+    if name is None:
+        if as_json:
+            emit_json([{"name": n, "file": f, "is": d} for n, (f, d) in EXAMPLES.items()])
+            return
+        console = console_for()
+        for key, (file, does) in EXAMPLES.items():
+            console.print(f"{key.ljust(15)} {file.ljust(20)} {does}", soft_wrap=True, markup=False)
+        return
+    if name not in EXAMPLES:
+        raise fail(console_for(True), f"no example {name!r}: one of {', '.join(EXAMPLES)}", 2)
+    if as_json:
+        emit_json({"name": name, "file": EXAMPLES[name][0], "text": text_of(name)})
+        return
+    sys.stdout.write(text_of(name))
+
+
+caspio_app = typer.Typer(
+    help="Caspio helpers for the sandbox.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(caspio_app, name="caspio")
 
 app.add_typer(contract_app, name="contract")
@@ -310,21 +581,39 @@ app.add_typer(contract_app, name="contract")
 
 @caspio_app.command("orphans")
 def caspio_orphans(
-    url: Annotated[str, typer.Option(help="Engine URL of a running stack.")] = (
-        "http://127.0.0.1:8400"
-    ),
-    clean: Annotated[bool, typer.Option(help="Delete the orphaned webhooks.")] = False,
+    url: Annotated[
+        str, typer.Option(metavar="URL", help="Engine URL of a running stack.")
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
+    info_file: StackInfoOpt = None,
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Delete the orphaned webhooks.", show_default=False)
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """List (and with --clean delete) outgoing webhooks left behind in Caspio when the web
-    services profile was deleted before the Keragon workflows that created them."""
-    from .driver import DriverError
+    """List Caspio webhooks left without a profile (--clean deletes).
 
+    Outgoing webhooks are left behind in Caspio when the web services profile is deleted
+    before the Keragon workflows that created them."""
+    from rich.table import Table
+
+    from .console import emit_json
+    from .driver import DriverError
+    from .running import StackUnreachable, remote_driver
+    from .serving import read_info
+
+    console = console_for(as_json)
     try:
+        if info_file is not None:
+            url = read_info(info_file, None)["engine"]["url"]
         driver = remote_driver(url)
         found = driver.admin("caspio", "GET", "/orphans")
-    except (StackUnreachable, DriverError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    except (StackUnreachable, DriverError, ServeError) as exc:
+        raise fail(console, str(exc), 2) from None
+    if clean and found["count"]:
+        driver.admin("caspio", "DELETE", "/orphans")
+    if as_json:
+        emit_json({**found, "deleted": found["count"] if clean else 0})
+        return
     table = Table(title=f"orphaned Caspio webhooks ({found['count']})")
     for column in ("Id", "Name", "OutgoingUrls", "CreatedBy"):
         table.add_column(column)
@@ -337,21 +626,29 @@ def caspio_orphans(
         )
     console.print(table)
     if clean and found["count"]:
-        driver.admin("caspio", "DELETE", "/orphans")
         console.print(f"deleted {found['count']} orphaned webhook(s)")
 
 
 @app.command()
 def bench(
     only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only benchmarks whose name has this.")
+        list[str] | None,
+        typer.Option("--only", metavar="TEXT", help="Run only benchmarks whose name has TEXT."),
     ] = None,
-    quick: Annotated[bool, typer.Option(help="Fewer iterations (smoke run).")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer iterations (smoke run).", show_default=False)
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Measure cold start and per-request costs against a bare Starlette baseline."""
+    """Measure start-up and per-request costs.
+
+    Each against a bare Starlette app doing the same work (the ratio compares across
+    machines)."""
     from .bench import run_benchmarks
 
-    raise typer.Exit(run_benchmarks(console, only=only or [], quick=quick))
+    raise typer.Exit(
+        run_benchmarks(console_for(as_json), only=only or [], quick=quick, as_json=as_json)
+    )
 
 
 def main() -> None:

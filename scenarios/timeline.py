@@ -175,7 +175,11 @@ def _link_polled_runs(
     return alias
 
 
+COLUMNS = ("time", "correlation id", "service", "kind", "what — status")
+
+
 def render(events: list[Event], title: str = "timeline", follow: str | None = None) -> Table:
+    """The timeline as a Rich table (one row per event)."""
     table = Table(title=title, show_lines=False)
     for column in ("time", "correlation id", "service", "kind", "what", "status"):
         table.add_column(column, overflow="fold")
@@ -184,3 +188,17 @@ def render(events: list[Event], title: str = "timeline", follow: str | None = No
             continue
         table.add_row(*event.row())
     return table
+
+
+def render_lines(events: list[Event], follow: str | None = None) -> list[str]:
+    """The timeline as aligned plain lines, a header first: one event per line, never broken
+    by careflow (a path or an id stays whole; a terminal narrower than a line wraps it)."""
+    rows = [e.row() for e in events if not follow or e.correlation_id.startswith(follow)]
+    if not rows:
+        return ["(nothing recorded)"]
+    cells = [[*row[:4], f"{row[4].rstrip()} — {row[5]}" if row[5] else row[4]] for row in rows]
+    widths = [max(len(c[i]) for c in [list(COLUMNS), *cells]) for i in range(4)]
+    out = []
+    for c in [list(COLUMNS), *cells]:
+        out.append("  ".join([*(v.ljust(w) for v, w in zip(c[:4], widths, strict=True)), c[4]]))
+    return out

@@ -7,6 +7,20 @@ in-process stack, ``careflow up`` and a stack on another port. PHI-marked values
 the "reveal synthetic values" switch is on; secrets are never shown.
 """
 
-from .app import create_app, mount_dashboard
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["create_app", "mount_dashboard"]
+
+if TYPE_CHECKING:
+    from .app import create_app, mount_dashboard
+
+
+def __getattr__(name: str) -> Any:
+    # lazily: `careflow doctor` reads .browser without paying for the pages
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -195,7 +195,7 @@ def test_careflow_run_says_when_no_stack_answers_at_url():
 def test_careflow_run_names_an_unknown_scenario():
     out = careflow_run("no_such_scenario")
     assert out.returncode == 2
-    assert "no_such_scenario: no such scenario file or built-in scenario" in out.stdout
+    assert "no_such_scenario: no such scenario file, folder or built-in scenario" in out.stdout
 
 
 def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):
