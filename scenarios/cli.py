@@ -206,10 +206,14 @@ def _keep_up(console: Console, engine: str, verify: Any) -> None:
     import signal
     import threading
 
-    from .dashboard.showcase import run_showcase
+    from .dashboard.showcase import showcase_path
+    from .driver import StackDriver
+    from .format import load_scenario
     from .report import print_result
+    from .runner import ScenarioRunner
 
-    showcase = run_showcase(engine)
+    driver = StackDriver.remote(engine, verify=verify)  # --tls: the stack's CA
+    showcase = ScenarioRunner(driver).run(load_scenario(showcase_path()))
     print_result(console, showcase, quiet=True)  # only if it failed
     console.print(f"dashboard: {engine}/ui/", soft_wrap=True)
     console.print("the stack stays up — Ctrl-C to stop", style="green")
