@@ -15,14 +15,17 @@ import shlex
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 __all__ = [
+    "console_for",
     "credential_lines",
     "emit_json",
     "env_name",
+    "fail",
     "make_console",
     "print_stack",
     "services_table",
@@ -33,6 +36,17 @@ def make_console(*, stderr: bool = False) -> Console:
     """The console a command prints with: stderr when stdout carries a ``--json`` document.
     Rich reads ``NO_COLOR`` and ``COLUMNS`` itself, and sends no colour to a pipe."""
     return Console(stderr=stderr, highlight=False)
+
+
+def console_for(as_json: bool = False) -> Console:
+    """The console of a command: stderr when ``--json`` puts the document on stdout."""
+    return make_console(stderr=as_json)
+
+
+def fail(console: Console, message: str, code: int = 1) -> typer.Exit:
+    """Say why in one line (red where colour is on) and return the exit to raise."""
+    console.print(message, style="red", markup=False, soft_wrap=True)
+    return typer.Exit(code)
 
 
 def emit_json(data: Any) -> None:

@@ -77,6 +77,20 @@ JsonOpt = Annotated[
 ]
 
 
+StackUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url", metavar="URL", help="Engine URL of a running stack, e.g. http://127.0.0.1:8400."
+    ),
+]
+StackInfoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--info-file", metavar="FILE", help="A running stack's info file (careflow up's)."
+    ),
+]
+
+
 @dataclass
 class ServeOptions:
     host: str = "127.0.0.1"
