@@ -21,6 +21,7 @@ import re
 import sqlite3
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,13 +215,17 @@ class CaspioBackend(Backend[CaspioState]):
     def delete_profile(self, tenant: str, name: str) -> bool:
         return self.auth.delete_profile(tenant, name)
 
-    def issue_token(self, tenant: str, profile: Profile) -> dict[str, Any]:
-        return self.auth.issue_token(tenant, profile)
+    def issue_token(
+        self, tenant: str, profile: Profile, chain_expires: datetime | None = None
+    ) -> dict[str, Any]:
+        return self.auth.issue_token(tenant, profile, chain_expires)
 
     def profile_for_client(self, client_id: str, secret: str) -> tuple[str, Profile] | None:
         return self.auth.profile_for_client(client_id, secret)
 
-    def use_refresh(self, token: str, client_id: str | None) -> tuple[str, Profile] | None:
+    def use_refresh(
+        self, token: str, client_id: str | None
+    ) -> tuple[str, Profile, datetime] | None:
         return self.auth.use_refresh(token, client_id)
 
     def authenticate(self, access_token: str) -> tuple[str, Profile] | None:

@@ -7,8 +7,12 @@ tenant's database and fires the table webhooks for each change (webhooks.py)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
+import math
 import re
+import secrets
 import sqlite3
 import uuid
 from datetime import datetime
@@ -322,28 +326,41 @@ def where_value(table: Table, column: str, value: Any) -> Any:
 
 
 def convert(f: dict[str, Any], value: Any) -> Any:
-    """[C] §5.5 write formats → the stored SQLite value; ValueError when it does not fit."""
+    """[C] §5.5 write formats → the stored SQLite value; ValueError when it does not fit.
+
+    Values are converted the way Caspio converts them (:func:`coerce`): real clients send
+    numbers and yes/no values as strings. Pipedream's Caspio "Create Record" action
+    (``components/caspio/actions/create-record/create-record.mjs``, source [S6] of caspio.md) types
+    every non-YES/NO field as a string prop and turns only NUMBER values back into numbers, so
+    INTEGER and CURRENCY values arrive as ``"3"`` / ``"12.5"``; Caspio's own n8n node passes
+    user-typed values through as strings as well (issue 17)."""
     t = f["Type"]
     if value is None:
         return None
-    if t in ("STRING", "TEXT", "FILE", "PASSWORD"):
-        if not isinstance(value, str) or (t == "STRING" and len(value) > 255):
+    if t == "PASSWORD":
+        if not isinstance(value, str):
+            raise ValueError
+        return hash_password(value)  # never stored in clear; never read back ([C] §5.6)
+    if t in ("STRING", "TEXT"):
+        text = coerce_text(value)
+        if t == "STRING" and len(text) > 255:
+            raise ValueError
+        return text
+    if t == "FILE":
+        if not isinstance(value, str):
             raise ValueError
         return value
     if t in ("NUMBER", "CURRENCY"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError
-        return float(value)
+        return float(coerce_number(value, exponent=t == "NUMBER"))
     if t == "INTEGER":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        number = coerce_number(value, exponent=False, integer=True)
+        if number != int(number):
             raise ValueError  # [O] §5.5 INTEGER rejects fractions
-        if abs(int(value)) >= 1 << 63:
+        if abs(int(number)) >= 1 << 63:
             raise ValueError
-        return int(value)
+        return int(number)
     if t == "YES/NO":
-        if not isinstance(value, bool):
-            raise ValueError
-        return int(value)
+        return int(coerce_yes_no(value))
     if t == "DATE/TIME":
         return iso(parse_date(value))
     if t.startswith("LIST-"):
@@ -358,3 +375,83 @@ def convert(f: dict[str, Any], value: Any) -> Any:
             raise ValueError
         return json.dumps({i: items[i] for i in ids})
     raise ValueError
+
+
+# A decimal number as text: what SQL Server's varchar → decimal/money conversion takes.
+DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# NUMBER (float) also takes an exponent, as varchar → float does ('1e3').
+FLOAT_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+YES_NO_TEXT = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+
+def coerce_number(value: Any, *, exponent: bool, integer: bool = False) -> float | int:
+    """A JSON number, or a string that converts to one (issue 17 item 1, Pipedream's
+    create-record action: ``"Visits": "3"``, ``"Balance": "12.5"``). Surrounding blanks are
+    ignored; ``""``, ``"NaN"``, ``"1,000"``, ``"0x10"`` and booleans do not convert
+    ([?] caspio.md §5.5: the exact set Caspio converts is undocumented; the fake follows SQL
+    Server's text → number conversions: an INTEGER takes digits only, so ``"3.0"`` is
+    refused, CURRENCY takes no exponent, NUMBER does)."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError
+        return value
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip()
+    pattern = INTEGER_TEXT if integer else FLOAT_TEXT if exponent else DECIMAL_TEXT
+    if not pattern.match(text):
+        raise ValueError
+    if integer:
+        return int(text)
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError  # "1e999"
+    return number
+
+
+def coerce_yes_no(value: Any) -> bool:
+    """A JSON boolean, 1/0, or ``"true"``/``"false"``/``"yes"``/``"no"``/``"1"``/``"0"`` in any
+    case (issue 17 item 1: Caspio's n8n node and Pipedream send user-typed yes/no values;
+    [?] caspio.md §5.5: other words such as ``"on"`` or ``"Y"`` are refused)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in YES_NO_TEXT:
+        return YES_NO_TEXT[value.strip().lower()]
+    raise ValueError
+
+
+def coerce_text(value: Any) -> str:
+    """A string, or a number written as text (issue 17 item 1: a number sent for a STRING or
+    TEXT field is stored as its text, ``12`` → ``"12"``, ``12.5`` → ``"12.5"``). Booleans,
+    lists and objects are refused ([?] caspio.md §5.5: undocumented; the fake is strict)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def hash_password(value: str) -> str:
+    """A password field's value as stored: salted SHA-256, never the clear text (the project's
+    rule: secrets never in clear on disk). The API never reads it back ([C] §5.6)."""
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + value).encode()).hexdigest()}"
+
+
+def password_matches(stored: str | None, value: str) -> bool:
+    """Whether ``value`` is the password ``stored`` holds (tests and the admin surface)."""
+    if not stored or stored.count("$") != 2:
+        return False
+    _, salt, digest = stored.split("$")
+    return hmac.compare_digest(hashlib.sha256((salt + value).encode()).hexdigest(), digest)

@@ -126,15 +126,18 @@ def build_router(backend: CaspioBackend) -> APIRouter:
                 client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return _oauth_error("invalid_client")
+        chain_expires = None
         if grant == "client_credentials":
             found = backend.profile_for_client(client_id, secret)
         elif grant == "refresh_token":
             rt = str(form.get("refresh_token") or "")
-            found = backend.use_refresh(rt, client_id or None)
+            spent = backend.use_refresh(rt, client_id or None)
+            found = None if spent is None else (spent[0], spent[1])
             if found and client_id and found[1].client_secret != secret:
                 found = None
             if found is None:
                 return _oauth_error("invalid_grant")
+            chain_expires = spent[2] if spent else None
         else:
             return _oauth_error("unsupported_grant_type")
         if found is None:
@@ -143,7 +146,7 @@ def build_router(backend: CaspioBackend) -> APIRouter:
         request.state.tenant = tenant
         if not profile.enabled:
             raise CaspioError("Profile is disabled", code="ProfileDisabled")  # [C] §2
-        return _json(backend.issue_token(tenant, profile))
+        return _json(backend.issue_token(tenant, profile, chain_expires))
 
     @router.get("/integrations/rest/v3/swagger/documentation")
     def documentation() -> JSONResponse:
