@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadBody, BadQuery, FieldNotFound, SqlError
+from .errors import BadBody, BadQuery, FieldNotFound, NotFound, SqlError
 from .schema import AUTO_TYPES
 from .sql import SqlRefused, Translator, quote
 from .state import CaspioState, Table, iso, sql_message, transaction
@@ -289,6 +289,60 @@ class Records:
         self.backend.messages.fire(
             tenant, state, table, "table.recordDelete", [(r, None) for r in before]
         )
+        return len(ids)
+
+    # password fields ([C] §3 passwordFields, §5.6: the only way to set or reset a password) ----
+    @staticmethod
+    def password_fields(table: Table) -> list[str]:
+        """[C] §3 ListPasswordTableFields: the names of the table's PASSWORD fields."""
+        return [f["Name"] for f in table.fields if f["Type"] == "PASSWORD"]
+
+    def set_password(
+        self, state: CaspioState, table: Table, name: str, where: str | None, body: Any
+    ) -> int:
+        """[C] §3 UpdatePasswordTableField: ``{"Value": "..."}`` into every matching record;
+        answers the count. [?] an empty or missing Value is refused; no webhook message
+        (password fields are never in a payload, [C] §8.2)."""
+        field = self._password_field(table, name)
+        wsql, params = self._where(table, where)
+        value = body.get("Value") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            raise BadBody("Required body parameter absent or has incorrect format: Value")
+        return self._set_passwords(state, table, field, wsql, params, hash_password(value))
+
+    def reset_password(self, state: CaspioState, table: Table, name: str, where: str | None) -> int:
+        """[C] §3 ResetPasswordTableField: the matching records' password becomes empty."""
+        field = self._password_field(table, name)
+        wsql, params = self._where(table, where)
+        return self._set_passwords(state, table, field, wsql, params, None)
+
+    @staticmethod
+    def _password_field(table: Table, name: str) -> str:
+        f = table.field(name)
+        if f is None or f["Type"] != "PASSWORD":
+            # [?] a field that is missing or not a password: no such password field → 404
+            raise NotFound("Requested object not found")
+        return str(f["Name"])
+
+    def _set_passwords(
+        self,
+        state: CaspioState,
+        table: Table,
+        field: str,
+        wsql: str,
+        params: list[Any],
+        stored: str | None,
+    ) -> int:
+        with state.lock:
+            ids = [r["PK_ID"] for r in self._fetch(state, table, wsql, params)]
+            if ids:
+                marks = ", ".join("?" for _ in ids)
+                with transaction(state.db):
+                    state.db.execute(
+                        f"UPDATE {quote(table.name)} SET {quote(field)} = ? "
+                        f"WHERE PK_ID IN ({marks})",
+                        [stored, *ids],
+                    )
         return len(ids)
 
 

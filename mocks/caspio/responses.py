@@ -276,6 +276,33 @@ def _mount(
         q = record_query(request, write=True)
         return _json({"RecordsAffected": backend.delete(tenant, state, t, q.get("where"))})
 
+    # password fields ([C] §3, §5.6) ------------------------------------------------------------
+    @router.get(p + "/tables/{table}/passwordFields")
+    def list_password_fields(request: Request, table: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        return _json({"Result": backend.records.password_fields(state.table(table))})
+
+    @router.put(p + "/tables/{table}/passwordFields/{field}")
+    async def set_password(request: Request, table: str, field: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        t = state.table(table)
+        q = record_query(request, write=True)
+        body = await _body(request)
+        n = backend.records.set_password(state, t, field, q.get("where"), body)
+        return _json({"RecordsAffected": n})
+
+    @router.delete(p + "/tables/{table}/passwordFields/{field}")
+    def reset_password(request: Request, table: str, field: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        t = state.table(table)
+        q = record_query(request, write=True)
+        return _json(
+            {"RecordsAffected": backend.records.reset_password(state, t, field, q.get("where"))}
+        )
+
     # outgoing webhooks ------------------------------------------------------------------------
     @router.get(p + "/outgoingWebhooks")
     def list_webhooks(request: Request) -> JSONResponse:
