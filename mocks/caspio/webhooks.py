@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import payloads
 from .errors import BadBody, NotFound
 from .state import iso
 
@@ -215,6 +216,15 @@ class Webhooks:
         template = body.get("CustomPayloadTemplate")
         if template is not None and not isinstance(template, str):
             raise BadBody("CustomPayloadTemplate must be a string.")
+        if template:  # [C] §8.1-8.2 placeholders; the fake's checks are payloads.py's
+            try:
+                payloads.check(
+                    template,
+                    {f["Name"].lower(): f["Type"] for f in table.fields},
+                    set(table.passwords()),
+                )
+            except payloads.TemplateError as exc:
+                raise BadBody(str(exc)) from None
         enabled = body.get("Enabled", True)
         if not isinstance(enabled, bool):
             raise BadBody("Enabled must be a boolean.")
