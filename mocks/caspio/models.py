@@ -196,12 +196,14 @@ class CaspioBackend(Backend[CaspioState]):
         from .errors import envelope
 
         # [C] §6.2 codes by status; 401 is not in the table ([C] §2); 429 is undocumented
-        # ([?] §7): the sandbox calls it TooManyRequests.
+        # ([?] §7): the sandbox calls it TooManyRequests; a method no route takes (DELETE of a
+        # table, say) is a 405 whose code says so ([?] §6.1: every 4xx has the envelope, but no
+        # documented code fits; the code agrees with the status).
         codes = {
             401: "Unauthorized",
             403: "IpForbidden",
             404: "ObjectNotFound",
-            405: "ObjectNotFound",
+            405: "MethodNotAllowed",
             429: "TooManyRequests",
         }
         return envelope(codes.get(status, "InternalError"), message, resource)
@@ -245,8 +247,10 @@ class CaspioBackend(Backend[CaspioState]):
     def add_field(self, state: CaspioState, table: Table, spec: Any) -> dict[str, Any]:
         return self.schema.add_field(state, table, spec)
 
-    def update_field(self, state: CaspioState, table: Table, name: str, spec: Any) -> None:
-        self.schema.update_field(state, table, name, spec)
+    def update_field(
+        self, state: CaspioState, table: Table, name: str, spec: Any, *, v2: bool = False
+    ) -> None:
+        self.schema.update_field(state, table, name, spec, v2=v2)
 
     def delete_field(self, state: CaspioState, table: Table, name: str) -> None:
         self.schema.delete_field(state, table, name)

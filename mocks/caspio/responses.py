@@ -226,7 +226,8 @@ def _mount(
     async def update_field(request: Request, table: str, field: str) -> Response:
         _t, state, profile = caller(request)
         backend.require(profile, create=True)
-        backend.update_field(state, state.table(table), field, await _body(request))
+        body = await _body(request)
+        backend.update_field(state, state.table(table), field, body, v2=p == "/rest/v2")
         return _empty(204)  # [C] §3
 
     @router.delete(p + "/tables/{table}/fields/{field}")
