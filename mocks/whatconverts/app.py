@@ -12,13 +12,18 @@ from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 from .admin import build_admin_router
 from .inflight import InFlightMiddleware
 from .models import WhatConvertsBackend
-from .responses import PREFIX, build_router
+from .responses import PREFIX, build_links_router, build_router
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     kernel = Kernel("whatconverts", **options)
     backend = WhatConvertsBackend(kernel)
-    app = build_fake_app(kernel, backend, [build_router(backend)], title="WhatConverts")
+    app = build_fake_app(
+        kernel,
+        backend,
+        [build_router(backend), build_links_router(backend)],
+        title="WhatConverts",
+    )
     app.include_router(build_admin_router(backend))
     kernel_errors = app.exception_handlers[StarletteHTTPException]
 

@@ -7,6 +7,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import recordings
 from .errors import WCError
 from .fields import (
     COMMON_FIELDS,
@@ -60,13 +61,14 @@ class Leads:
         pages = (total + per_page - 1) // per_page
         chunk = leads[(page - 1) * per_page : page * per_page]
         journey = query.get("customer_journey") == "true"
+        scoped = key.kind == "profile" or query.get("profile_id") not in (None, "")
         # §5.2 key order: page_number, leads_per_page, total_pages, total_leads, leads
         return {
             "page_number": page,
             "leads_per_page": per_page,
             "total_pages": pages,
             "total_leads": total,
-            "leads": [self.lead_out(state, lead, journey) for lead in chunk],
+            "leads": [self.lead_out(state, lead, journey, scoped=scoped) for lead in chunk],
         }
 
     def _filters(self, q: dict[str, str]) -> list[Any]:
@@ -146,8 +148,17 @@ class Leads:
             preds.append(lambda lead: lead["date_created"] <= stamp(end))
         return preds
 
-    def lead_out(self, state: WCState, lead: dict[str, Any], journey: bool = False) -> dict:
-        out = dict(lead)
+    def lead_out(
+        self, state: WCState, lead: dict[str, Any], journey: bool = False, *, scoped: bool = True
+    ) -> dict:
+        """A lead as an answer shows it. ``scoped``: the request used a profile key or named a
+        ``profile_id``; without that ``custom_fields`` is left out ([C] §6.1, the w6w client's
+        field list: "Custom fields (Profile Key or profile_id only)"). Audio links point at the
+        host the request reached (recordings.py)."""
+        out = recordings.on_origin(lead)
+        out = dict(out) if out is lead else out
+        if not scoped:
+            out.pop("custom_fields", None)
         if journey:
             out["customer_journey"] = [
                 {
@@ -175,6 +186,15 @@ class Leads:
         if lead["profile_id"] not in self.backend.access.profile_scope(state, key, None):
             raise WCError("Invalid lead ID.")
         return lead
+
+    def recording(self, state: WCState, key: ApiKey, lead_id: str | None) -> bytes:
+        """[C] §1, §5 ``GET /recording?lead_id=``: the call's MP3 (recordings.py for the fake's
+        choices): a bad or foreign id → 400 "Invalid lead ID." ([O] §4), a lead without audio
+        → 404."""
+        lead = self.get_lead(state, key, lead_id or "")
+        if recordings.audio_token(lead) is None:
+            raise WCError("No recording found for this lead.", status=404)
+        return recordings.synthetic_mp3(lead)
 
     def create_lead(
         self,
