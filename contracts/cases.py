@@ -203,6 +203,8 @@ def match(actual: Any, rule: Any) -> list[str]:
     if not isinstance(rule, dict):
         return [] if actual == rule else [f"{actual!r}, expected {rule!r}"]
     problems = []
+    if rule.get("exists") is False:
+        problems.append(f"{actual!r} is present, expected no such key")
     if "equals" in rule and actual != rule["equals"]:
         problems.append(f"{actual!r}, expected {rule['equals']!r}")
     if "contains" in rule and str(rule["contains"]) not in str(actual):
