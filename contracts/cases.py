@@ -1,7 +1,8 @@
 """Behavioural contract cases: requests and what must hold of the answers, written from the
-vendor facts (``contracts/cases/<vendor>.yaml``). The same cases run against the fake in the test
-suite and against a real URL from the CLI; steps marked ``admin`` read the sandbox's own admin
-API and are skipped on a target that has none (a real vendor).
+vendor facts (``mocks/<vendor>/cases.yaml``, read through the vendor registry). The same cases
+run against the fake in the test suite and against a real URL from the CLI; steps marked
+``admin`` read the sandbox's own admin API and are skipped on a target that has none (a real
+vendor).
 
 A case::
 

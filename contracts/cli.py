@@ -125,7 +125,7 @@ def cases_command(
     report: ReportOpt = None,
     junit: JunitOpt = None,
 ) -> None:
-    """Only the behavioural cases of contracts/cases/<vendor>.yaml."""
+    """Only the behavioural cases of mocks/<vendor>/cases.yaml."""
     from .cases import run_cases
 
     with ExitStack() as stack:

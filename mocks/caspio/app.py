@@ -1,5 +1,6 @@
 """The Caspio fake as a FastAPI app: the Integration URL's ``/oauth/token`` and
-``/integrations/rest/v3/...`` (and ``/rest/v2/...``), plus the sandbox admin additions."""
+``/integrations/rest/v3/...`` (and ``/rest/v2/...``), plus the sandbox admin additions. Facts:
+docs/vendors/caspio.md."""
 
 from __future__ import annotations
 

@@ -6,7 +6,10 @@ it, moto-style; every rule cites the fact in docs/vendors/caspio.md it implement
 - auth.py: web services profiles and OAuth tokens;
 - meter.py: the Integrations meter;
 - schema.py: tables and fields (DDL);
-- records.py: rows (select, insert, update, delete) and value conversion;
+- records.py: rows (select, insert, update, delete);
+- values.py: value conversion (the way Caspio converts a record's values);
+- passwords.py: password fields (list, set, reset);
+- payloads.py: custom payload templates of webhook events;
 - webhooks.py: outgoing webhooks and their events;
 - messages.py: the messages a record change sends, paced and metered.
 
@@ -30,6 +33,7 @@ from careflow.mocks.kernel import Backend, Synthetic
 from .auth import ACCESS_TTL, REFRESH_TTL, Auth
 from .messages import Messages
 from .meter import DEFAULT_ALLOWANCE, count_call
+from .passwords import Passwords
 from .records import Records, insert_row
 from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
 from .sql import quote
@@ -89,6 +93,7 @@ class CaspioBackend(Backend[CaspioState]):
         self.auth = Auth(self)
         self.schema = Schema()
         self.records = Records(self)
+        self.passwords = Passwords(self)
         self.hooks = Webhooks(self)
         self.messages = Messages(self)
 

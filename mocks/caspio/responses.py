@@ -282,7 +282,7 @@ def _mount(
     def list_password_fields(request: Request, table: str) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
-        return _json({"Result": backend.records.password_fields(state.table(table))})
+        return _json({"Result": backend.passwords.fields(state.table(table))})
 
     @router.put(p + "/tables/{table}/passwordFields/{field}")
     async def set_password(request: Request, table: str, field: str) -> JSONResponse:
@@ -291,7 +291,7 @@ def _mount(
         t = state.table(table)
         q = record_query(request, write=True)
         body = await _body(request)
-        n = backend.records.set_password(state, t, field, q.get("where"), body)
+        n = backend.passwords.set(state, t, field, q.get("where"), body)
         return _json({"RecordsAffected": n})
 
     @router.delete(p + "/tables/{table}/passwordFields/{field}")
@@ -300,9 +300,7 @@ def _mount(
         backend.require(profile)
         t = state.table(table)
         q = record_query(request, write=True)
-        return _json(
-            {"RecordsAffected": backend.records.reset_password(state, t, field, q.get("where"))}
-        )
+        return _json({"RecordsAffected": backend.passwords.reset(state, t, field, q.get("where"))})
 
     # outgoing webhooks ------------------------------------------------------------------------
     @router.get(p + "/outgoingWebhooks")

@@ -228,8 +228,9 @@ class Webhooks:
         enabled = body.get("Enabled", True)
         if not isinstance(enabled, bool):
             raise BadBody("Enabled must be a boolean.")
-        # [C] §8.1/§P10: per table one insert, one delete, and either one update for all fields
-        # or several for different columns; no two events with the same configuration.
+        # [C] §8.1 (sources [P4], [P10]): per table one insert, one delete, and either one
+        # update for all fields or several for different columns; no two events with the same
+        # configuration.
         fields = sorted(f.lower() for f in lists["ObjectFields"])
         for ev in hook["Events"].values():
             if ev["Id"] == own or ev["Type"] != etype or ev["ObjectName"].lower() != obj.lower():

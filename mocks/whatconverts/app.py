@@ -1,4 +1,4 @@
-"""The WhatConverts fake as a FastAPI app."""
+"""The WhatConverts fake as a FastAPI app (facts: docs/vendors/whatconverts.md)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
 
     async def not_a_route(request: Request, exc: Exception) -> Response:
         """[C] §5 leads have no delete (nor any other method than the documented ones), and
-        [I] §1 the vendor's router answers 404 for what is not an API route: no 405 here."""
+        [O] §1 the vendor's router answers 404 for what is not an API route: no 405 here."""
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405 and request.url.path.startswith(PREFIX):
             request.scope.pop("route", None)

@@ -1,5 +1,5 @@
-"""Requests in flight per API key, counted for a request's whole life (§3: "up to 20 concurrent
-requests").
+"""Requests in flight per API key, counted for a request's whole life (whatconverts.md §3: "up
+to 20 concurrent requests").
 
 An ASGI middleware placed outside the kernel's, so the time a request spends in an injected
 latency fault counts too. It only counts: the handler refuses a request whose place among its

@@ -1,4 +1,5 @@
-"""HTTP translation for the WhatConverts API (``/api/v1``): auth, parsing, envelopes."""
+"""HTTP translation for the WhatConverts API (``/api/v1``): auth, parsing, envelopes. Facts:
+docs/vendors/whatconverts.md."""
 
 from __future__ import annotations
 

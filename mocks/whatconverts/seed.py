@@ -1,4 +1,5 @@
-"""The WhatConverts seed: one demo account and profile (101), keys, and synthetic leads.
+"""The WhatConverts seed: one demo account and profile (101), keys, and synthetic leads (facts:
+docs/vendors/whatconverts.md).
 
 Synthetic leads are obviously fake (555-01xx phones, example.com/.org emails) and deterministic
 for a seed. ``POST /__sandbox/seed`` adds more:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from careflow.mocks.caspio.records import password_matches
+from careflow.mocks.caspio.values import password_matches
 
 from .conftest import CaspioEnv
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from careflow.mocks.caspio.records import convert
+from careflow.mocks.caspio.values import convert
 
 from .conftest import CaspioEnv
 
