@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
-    from careflow.mocks import VENDORS
     from careflow.scenarios.handles import SandboxError, ServiceHandle, StackHandle
     from careflow.scenarios.intercept import intercept
     from careflow.scenarios.stack import InProcessStack, Stack
