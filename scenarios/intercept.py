@@ -9,7 +9,8 @@ For the block's duration, every request to a vendor's real host (``Vendor.real_h
 vendor in ``careflow.mocks.VENDORS``: ``app.whatconverts.com``, any ``*.caspio.com`` account
 host, ``api.oursprivacy.com`` ...) is answered by that vendor's fake in an ``InProcessStack``:
 no socket, no DNS, no certificate (``https://`` works as is). The stack's own URLs
-(``stack.info()``, e.g. ``http://whatconverts.careflow.localhost``) are served in-process too.
+(``stack.info()``, e.g. ``http://whatconverts.careflow.localhost``; the engine's is
+``https://engine.careflow.localhost``) are served in-process too.
 Other loopback hosts are reached as usual; any other host is refused with ``InterceptBlocked``
 before anything is sent. Clients covered: httpx and httpx2 (sync and async, clients built
 before the block included: the transports' handle methods are patched), ``requests`` and
@@ -40,6 +41,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 URL_HOST = "careflow.localhost"  # the stack's own URLs: {service}.careflow.localhost
 
 
+def own_urls() -> dict[str, str]:
+    """The stack's own URLs, answered in-process only: ``http://{service}.careflow.localhost``,
+    the engine's over ``https://`` — its hook URLs become vendors' webhook targets, and Caspio
+    takes an ``http://`` outgoing URL only on a literal loopback name ([C] caspio.md §8.1)."""
+    return {
+        name: f"{'https' if name == 'engine' else 'http'}://{name}.{URL_HOST}"
+        for name in services()
+    }
+
+
 class InterceptBlocked(AssertionError):
     """A request to a host that is neither a vendor's real host nor loopback, under intercept.
     An ``AssertionError``, so a test fails even where the code under test catches ``Exception``
@@ -66,7 +77,7 @@ class InterceptStack(InProcessStack):
     """An ``InProcessStack`` that also answers the vendors' real hosts (see the module doc)."""
 
     def __init__(self, seed: int = 0, **options: Any) -> None:
-        options.setdefault("urls", {name: f"http://{name}.{URL_HOST}" for name in services()})
+        options.setdefault("urls", own_urls())
         super().__init__(seed=seed, **options)
         self.blocked: list[str] = []
         self._netlocs = {netloc_of(url): name for name, url in self.urls.items()}

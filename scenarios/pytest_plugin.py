@@ -3,11 +3,12 @@
 Fixtures: ``careflow_stack`` (the whole stack, a ``StackHandle``) and one per service —
 ``engine`` and one per registered vendor (``whatconverts``, ``caspio``, ``ours``), each a
 ``ServiceHandle`` (``careflow.scenarios.handles``) — in-process by default (no sockets; URLs
-``http://{service}.careflow.localhost``), or as real servers on free loopback ports with
-``@pytest.mark.careflow(mode="server")`` or ``--careflow-mode=server``. Every test starts from
-the seeded state on a real-time clock. ``careflow_intercept`` (``intercept_fixture``) routes the
-vendors' real hosts to the same in-process stack. The marker's options are checked: a misspelt
-one (``mdoe=``) or a bad value is an error of that test.
+``http://{service}.careflow.localhost``, the engine's ``https://``), or as real servers on free
+loopback ports with ``@pytest.mark.careflow(mode="server")`` or ``--careflow-mode=server``.
+Every test starts from the seeded state on a real-time clock. ``careflow_intercept``
+(``intercept_fixture``) routes the vendors' real hosts to the same in-process stack. The
+marker's options are checked: a misspelt one (``mdoe=``) or a bad value is an error of that
+test.
 
 Strict by default, like respx: a test fails when it sent a request that no fake could serve
 (unknown route) or tried to reach a host outside the stack — in its call phase, as soon as the

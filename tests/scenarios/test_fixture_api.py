@@ -96,6 +96,46 @@ def test_settle_waits_for_the_webhook_the_run_and_its_vendor_call(
     assert [run["status"] for run in runs] == ["Completed"]
 
 
+def test_a_caspio_trigger_activates_and_fires_in_process(caspio, engine, ours):
+    """The engine's in-process hook URL is one Caspio takes as an outgoing webhook (HTTPS, as
+    Caspio asks of any host that is not a literal loopback name), and its messages arrive."""
+    assert engine.url == "https://engine.careflow.localhost"
+    with engine.client() as api:
+        for name, handle in (("caspio-demo", caspio), ("ours-demo", ours)):
+            credentials = {"url": handle.url, **handle.credentials}
+            body = {"name": name, "app": handle.name, "credentials": credentials}
+            api.post("/api/authentications", json=body).raise_for_status()
+        trigger = {"app": "caspio", "event": "table.recordInsert", "auth": "caspio-demo"}
+        track = {"event": "lead_created", "email": "{{ trigger.Email }}"}
+        workflow = api.post(
+            "/api/workflows",
+            json={
+                "name": "patient to ours",
+                "trigger": {**trigger, "params": {"table": "Patients"}},
+                "steps": [
+                    {
+                        "id": "t",
+                        "app": "ours",
+                        "action": "track",
+                        "auth": "ours-demo",
+                        "params": track,
+                    }
+                ],
+            },
+        ).json()
+        activated = api.post(f"/api/workflows/{workflow['id']}/activate")
+        assert activated.status_code == 200, activated.text
+    with caspio.client() as http:
+        form = {"grant_type": "client_credentials", **caspio.credentials}
+        form.pop("profile_name", None)
+        token = http.post("/oauth/token", data=form).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        row = {"Name": "Pat Example", "Email": "pat@example.com"}
+        assert http.post("/integrations/rest/v3/tables/Patients/records", json=row).is_success
+    caspio.settle()
+    ours.verify(method="POST", path="/api/v1/track", json={"email": "pat@example.com"}, times=1)
+
+
 def test_state_seed_and_journal(whatconverts, caspio):
     added = whatconverts.seed({"synthetic": {"leads": 3}})
     assert added["status"] == "seeded"
@@ -181,7 +221,8 @@ def test_in_process_urls_reach_no_real_server(careflow_stack, ours, careflow_blo
     never receives a test's calls); a client sent there is told what to use instead."""
     assert careflow_stack.mode == "inprocess"
     for name, url in careflow_stack.urls.items():
-        assert url == f"http://{name}.careflow.localhost"
+        scheme = "https" if name == "engine" else "http"  # the engine's hooks: webhook targets
+        assert url == f"{scheme}://{name}.careflow.localhost"
         assert careflow_stack.info[name]["url"] == url
     with pytest.raises(RemoteCallBlocked, match=r"ours\.client\(\) or \.async_client\(\)"):
         httpx.get(f"{ours.url}/__sandbox/health")
