@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import yaml
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,7 @@ from .clock import Clock
 from .connectors import StepError
 from .core import Conflict, Engine, NotFound
 from .model import WorkflowInvalid
+from .runs import PAGE_MAX, PAGE_SIZE, InvalidPage
 
 TICK_SECONDS = 1.0
 
@@ -180,8 +182,18 @@ def create_app(
 
     # runs -----------------------------------------------------------------------------------
     @app.get("/api/runs")
-    async def runs(workflow_id: str | None = None, status: str | None = None) -> dict[str, Any]:
-        return {"items": engine.list_runs(workflow_id, status)}
+    async def runs(
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = Query(PAGE_SIZE, ge=1, description=f"Runs per page; at most {PAGE_MAX}"),
+        cursor: str | None = Query(None, description="The next_cursor of the previous page"),
+    ) -> dict[str, Any]:
+        try:
+            return engine.page_runs(workflow_id, status, limit, cursor)
+        except InvalidPage as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", exc.field), "msg": str(exc)}]
+            ) from exc
 
     @app.get("/api/runs/{run_id}")
     async def run(run_id: str) -> dict[str, Any]:

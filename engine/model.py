@@ -7,7 +7,6 @@ fifth field is refused when the workflow is saved).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
@@ -59,28 +58,23 @@ class WorkflowDef(BaseModel):
         return [s.id for s in all_steps(self.steps)]
 
 
+def nested_steps(step: StepDef) -> list[tuple[tuple[str | int, ...], Any]]:
+    """The step definitions nested in a step's params (e.g. a Branch's paths), each with its
+    place in them, as its action declares."""
+    action = ACTIONS.get((step.app, step.action))
+    return action.nested_steps(step.params) if action else []
+
+
 def all_steps(steps: list[StepDef]) -> list[StepDef]:
-    """Every step, including those nested in Branch paths."""
+    """Every step, including nested ones (malformed ones are reported by ``_check_step``)."""
     out: list[StepDef] = []
     for step in steps:
         out.append(step)
-        if step.app == "logic" and step.action == "branch":
-            paths = step.params.get("paths") or []
-            nested = [p.get("steps") or [] for p in paths if isinstance(p, dict)]
-            nested.append(step.params.get("default") or [])
-            for inner in nested:
-                out += all_steps(_valid_steps(inner))
-    return out
-
-
-def _valid_steps(items: Any) -> list[StepDef]:
-    """The well-formed nested steps (malformed ones are reported by ``_check_step``)."""
-    out = []
-    for item in items if isinstance(items, list) else []:
-        try:
-            out.append(StepDef.model_validate(item))
-        except ValidationError:
-            continue
+        for _where, inner in nested_steps(step):
+            try:
+                out += all_steps([StepDef.model_validate(inner)])
+            except ValidationError:
+                continue
     return out
 
 
@@ -191,24 +185,10 @@ def _check_step(step: StepDef, loc: list[Any]) -> list[dict[str, Any]]:
         {"loc": [*loc, "params", *p.loc()], "msg": f"step {step.id!r}: {p.message}"}
         for p in action.check(step.params)
     ]
-    if step.app == "logic" and step.action == "branch":
-        nested: list[tuple[list[Any], Any]] = []
-        for i, path in enumerate(step.params.get("paths") or []):
-            if isinstance(path, dict):
-                where = [*loc, "params", "paths", i, "steps"]
-                nested += [([*where, j], s) for j, s in enumerate(path.get("steps") or [])]
-        default = step.params.get("default") or []
-        if isinstance(default, list):
-            nested += [([*loc, "params", "default", j], s) for j, s in enumerate(default)]
-        for where, inner in nested:
-            try:
-                problems += _check_step(StepDef.model_validate(inner), where)
-            except ValidationError as exc:
-                problems += [
-                    {"loc": [*where, *e["loc"]], "msg": str(e["msg"])} for e in exc.errors()
-                ]
+    for place, inner in action.nested_steps(step.params):
+        where = [*loc, "params", *place]
+        try:
+            problems += _check_step(StepDef.model_validate(inner), where)
+        except ValidationError as exc:
+            problems += [{"loc": [*where, *e["loc"]], "msg": str(e["msg"])} for e in exc.errors()]
     return problems
-
-
-def workflow_json(workflow: WorkflowDef) -> str:
-    return json.dumps(workflow.model_dump(exclude_none=True))

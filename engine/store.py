@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS runs (
     event_id TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
     retry_of TEXT, correlation_id TEXT, wake_at TEXT, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, wake_at);
+-- GET /api/runs pages newest first by start order (seq), by workflow and/or status: each
+-- filter has an index in that order, so a page reads only its own rows.
+CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, seq);
+CREATE INDEX IF NOT EXISTS runs_by_status_seq ON runs (status, seq);
+CREATE INDEX IF NOT EXISTS runs_by_workflow_status ON runs (workflow_id, status, seq);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, target TEXT, detail TEXT NOT NULL);

@@ -148,5 +148,13 @@ class StackDriver:
         ).json()
 
     def runs(self, workflow_id: Any | None = None, status: str | None = None) -> list[dict]:
+        """Every matching run, newest first (all pages of ``GET /api/runs``)."""
         params = {k: v for k, v in {"workflow_id": workflow_id, "status": status}.items() if v}
-        return self.engine("GET", "/api/runs", params=params, expect=200).json()["items"]
+        params["limit"] = 1000  # the largest page
+        items: list[dict] = []
+        while True:
+            page = self.engine("GET", "/api/runs", params=params, expect=200).json()
+            items += page["items"]
+            if not page.get("next_cursor"):
+                return items
+            params["cursor"] = page["next_cursor"]

@@ -8,10 +8,16 @@ from .base import (
     Action,
     ConfigProblem,
     Context,
+    Directed,
+    Directive,
+    InsertSteps,
     Params,
+    SkipRest,
     StepError,
     Trigger,
+    WakeAt,
     action,
+    directed,
     trigger,
 )
 
@@ -21,10 +27,16 @@ __all__ = [
     "Action",
     "ConfigProblem",
     "Context",
+    "Directed",
+    "Directive",
+    "InsertSteps",
     "Params",
+    "SkipRest",
     "StepError",
     "Trigger",
+    "WakeAt",
     "action",
+    "directed",
     "trigger",
 ]
 

@@ -14,23 +14,26 @@ Lifecycle the engine drives:
              ``Trigger.next_fire`` (kind "schedule"); each record starts one run, deduplicated by
              ``Trigger.dedup_key(record)``;
 - test:      ``Trigger.sample(ctx, params)`` for ``/test-trigger``;
-- run:       ``Action.run(ctx, params)`` with params rendered and validated against ``Params``;
-             raise ``StepError`` (retryable or not, with ``retry_after``) on failure; records
-             the action reports as ``written`` never trigger the same workflow again;
+- run:       ``Action.run(ctx, params)`` with params rendered (``Action.render``) and validated
+             against ``Params``; raise ``StepError`` (retryable or not, with ``retry_after``) on
+             failure; records the action reports as ``written`` never trigger the same workflow
+             again. A step that steers its run returns ``Directed(output, directive)``: the
+             executor interprets ``SkipRest``, ``InsertSteps`` and ``WakeAt`` and never looks
+             at an action's name;
 - deactivate / delete: ``Trigger.deactivate`` / ``Trigger.delete``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..clock import Clock
-from ..templating import has_template
+from ..templating import has_template, render
 
 
 class StepError(Exception):
@@ -67,6 +70,41 @@ class ConfigProblem:
 
     def loc(self) -> tuple[str | int, ...]:
         return (self.field,) if self.path is None else self.path
+
+
+@dataclass(frozen=True)
+class SkipRest:
+    """Every later step of the run is Skipped (Continue if, when its condition fails)."""
+
+
+@dataclass(frozen=True)
+class InsertSteps:
+    """These step definitions (unrendered) run next, before the rest (Branch: the chosen path)."""
+
+    steps: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class WakeAt:
+    """The run waits until this instant of the engine's clock (Delay for, Delay until)."""
+
+    until: datetime
+
+
+Directive = SkipRest | InsertSteps | WakeAt
+
+
+@dataclass(frozen=True)
+class Directed:
+    """What an action returns to steer its run: its output, and the directive to follow."""
+
+    output: Any
+    then: Directive
+
+
+def directed(result: Any) -> tuple[Any, Directive | None]:
+    """(output, directive) of what ``Action.run`` returned."""
+    return (result.output, result.then) if isinstance(result, Directed) else (result, None)
 
 
 @dataclass
@@ -178,10 +216,24 @@ class Action:
     Params: ClassVar[type[BaseModel]] = Params
     # Whether the action changes the outside world (not re-run after a crash once recorded done).
     side_effects: ClassVar[bool] = True
+    # Whether it only computes in-process (no I/O, nothing to watch while it runs): the engine
+    # then skips recording it as started before it runs (running it again is harmless).
+    local: ClassVar[bool] = False
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[ConfigProblem]:
         return check_params(cls.Params, params)
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """The params with their templates rendered against the run's data (trigger, outputs)."""
+        return render(params, context)
+
+    @classmethod
+    def nested_steps(cls, params: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+        """Step definitions nested in the (unrendered) params, each with its place in them, for
+        save-time checks and the workflow's structure (e.g. a Branch's paths)."""
+        return []
 
     async def run(self, ctx: Context, params: Any) -> Any:
         raise NotImplementedError
@@ -230,6 +282,13 @@ class Trigger:
 
     def next_fire(self, params: Any, after: datetime) -> datetime | None:
         return None
+
+    def next_due(self, params: Any, now: datetime) -> datetime | None:
+        """When the engine next calls on this trigger by itself: a poller every
+        ``poll_seconds``, a schedule at its next fire, a webhook never."""
+        if self.kind == "poll":
+            return now + timedelta(seconds=self.poll_seconds)
+        return self.next_fire(params, now)
 
 
 ACTIONS: dict[tuple[str, str], type[Action]] = {}

@@ -1,8 +1,9 @@
 """Keragon's logic steps: Continue if, Branch, Delay for, Delay until.
 
-The step returns what it decided; the run acts on it (stop, take a path, wait on the clock):
-``continue_if`` → ``{"passed": bool}``; ``branch`` → ``{"path": name}``; ``delay_*`` →
-``{"until": ISO instant}``.
+Each returns its output and a directive the run's executor follows (base.py): ``continue_if`` →
+``{"passed": bool}``, and ``SkipRest`` when false; ``branch`` → ``{"path": name}`` and
+``InsertSteps`` (the chosen path's steps); ``delay_*`` → ``{"until": ISO instant}`` and
+``WakeAt``. They compute in-process (``local``) and have no side effects.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .base import Action, Context, Params, action
+from careflow.clock import format_instant
+
+from ..templating import render
+from .base import Action, Context, Directed, InsertSteps, Params, SkipRest, WakeAt, action
 
 # Keragon's condition operators ([C] keragon.md §3: Continue if and Branch share the list).
 OPS: dict[str, Any] = {
@@ -136,12 +140,21 @@ class ConditionParams(Params):
         return all(results) if self.match == "all" else any(results)
 
 
+class Logic(Action):
+    """A logic step: decided in-process, nothing outside changes."""
+
+    side_effects = False
+    local = True
+
+
 @action
-class ContinueIf(Action):
-    app, name, Params, side_effects = "logic", "continue_if", ConditionParams, False
+class ContinueIf(Logic):
+    app, name, Params = "logic", "continue_if", ConditionParams
 
     async def run(self, ctx: Context, params: Any) -> Any:
-        return {"passed": params.holds()}
+        if params.holds():
+            return {"passed": True}
+        return Directed({"passed": False}, SkipRest())
 
 
 class BranchPath(BaseModel):
@@ -158,16 +171,40 @@ class BranchParams(Params):
 
 
 @action
-class Branch(Action):
+class Branch(Logic):
     """The first path whose condition holds, else the default path."""
 
-    app, name, Params, side_effects = "logic", "branch", BranchParams, False
+    app, name, Params = "logic", "branch", BranchParams
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """Only the conditions: a path's own steps are rendered when they run."""
+        rendered = dict(params)
+        rendered["paths"] = [
+            {**p, "if": render(p.get("if", {}), context)} for p in params.get("paths") or []
+        ]
+        return rendered
+
+    @classmethod
+    def nested_steps(cls, params: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+        nested: list[tuple[tuple[str | int, ...], Any]] = []
+        for i, path in enumerate(_list(params.get("paths"))):
+            if isinstance(path, dict):
+                steps = _list(path.get("steps"))
+                nested += [(("paths", i, "steps", j), s) for j, s in enumerate(steps)]
+        nested += [(("default", j), s) for j, s in enumerate(_list(params.get("default")))]
+        return nested
 
     async def run(self, ctx: Context, params: Any) -> Any:
         for path in params.paths:
             if path.condition.holds():
-                return {"path": path.name}
-        return {"path": "default"}
+                return Directed({"path": path.name}, InsertSteps(tuple(path.steps)))
+        return Directed({"path": "default"}, InsertSteps(tuple(params.default)))
+
+
+def _list(value: Any) -> list[Any]:
+    """A list as written, else nothing (the params' own check reports what is wrong)."""
+    return value if isinstance(value, list) else []
 
 
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -182,19 +219,22 @@ class DelayUntilParams(Params):
     until: datetime
 
 
+def _wait_until(until: datetime) -> Directed:
+    return Directed({"until": format_instant(until)}, WakeAt(until))
+
+
 @action
-class DelayFor(Action):
-    app, name, Params, side_effects = "logic", "delay_for", DelayForParams, False
+class DelayFor(Logic):
+    app, name, Params = "logic", "delay_for", DelayForParams
 
     async def run(self, ctx: Context, params: Any) -> Any:
-        until = ctx.clock.now() + timedelta(seconds=params.amount * UNITS[params.unit])
-        return {"until": until.isoformat().replace("+00:00", "Z")}
+        return _wait_until(ctx.clock.now() + timedelta(seconds=params.amount * UNITS[params.unit]))
 
 
 @action
-class DelayUntil(Action):
-    app, name, Params, side_effects = "logic", "delay_until", DelayUntilParams, False
+class DelayUntil(Logic):
+    app, name, Params = "logic", "delay_until", DelayUntilParams
 
     async def run(self, ctx: Context, params: Any) -> Any:
         until = params.until if params.until.tzinfo else params.until.replace(tzinfo=UTC)
-        return {"until": until.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+        return _wait_until(until.astimezone(UTC))

@@ -1,151 +1,58 @@
-"""Caspio state and rules: web services profiles, OAuth tokens, tables (each a real SQLite
-table in the tenant's own database), records, outgoing webhooks and the integration-call meter.
+"""The Caspio backend: the facade the HTTP layer, the admin routes and the tests use. It keeps
+the kernel's hooks (seed, export/import, persistence) and hands each rule to the part that owns
+it, moto-style; every rule cites the fact in docs/vendors/caspio.md it implements:
 
-Every rule cites the fact in /work/shared/vendors/caspio.md it implements.
+- state.py: the per-tenant state (profiles, tokens, tables in a SQLite database, webhooks);
+- auth.py: web services profiles and OAuth tokens;
+- meter.py: the Integrations meter;
+- schema.py: tables and fields (DDL);
+- records.py: rows (select, insert, update, delete) and value conversion;
+- webhooks.py: outgoing webhooks and their events;
+- messages.py: the messages a record change sends, paced and metered.
+
+The state classes live in state.py (not here) so the parts can build them without importing
+this facade, which imports the parts; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import re
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from careflow.mocks.kernel import Backend, Synthetic
 
-from .errors import BadBody, BadQuery, FieldNotFound, NoPrivileges, NotFound, OverQuota, SqlError
-from .sql import SqlRefused, Translator, quote
+from .auth import ACCESS_TTL, REFRESH_TTL, Auth
+from .messages import Messages
+from .meter import DEFAULT_ALLOWANCE, count_call
+from .records import Records, insert_row
+from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
+from .sql import quote
+from .state import CaspioState, Profile, Table, iso
+from .webhooks import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, Webhooks
 
-ACCESS_TTL = 86399  # [C] §2: expires_in 86399 (24 h)
-REFRESH_TTL = timedelta(days=365)  # [C] §2: refresh token valid 1 year
-DEFAULT_ALLOWANCE = 500_000  # [O] §7: one plan's 500,000 integration calls per period
-PLAN_MAX_THROTTLING = 100  # [?] §8.1 plan maximum CallThrottling: the fake's choice
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-# [C] §4.2 type tokens. SQLite affinity and whether the records API may write them.
-TYPES: dict[str, str] = {
-    "STRING": "TEXT COLLATE NOCASE",
-    "TEXT": "TEXT COLLATE NOCASE",
-    "NUMBER": "REAL",
-    "INTEGER": "INTEGER",
-    "CURRENCY": "REAL",
-    "DATE/TIME": "TEXT",
-    "YES/NO": "INTEGER",
-    "FILE": "TEXT",
-    "PASSWORD": "TEXT",
-    "LIST-STRING": "TEXT",
-    "LIST-NUMBER": "TEXT",
-    "LIST-DATE/TIME": "TEXT",
-    "AUTONUMBER": "INTEGER",
-    "PREFIXED AUTONUMBER": "TEXT",
-    "GUID": "TEXT",
-    "RANDOM ID": "TEXT",
-    "TIMESTAMP": "TEXT",
-}
-AUTO_TYPES = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID", "TIMESTAMP"}
-UNIQUE_REQUIRED = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID"}  # [C] §4.1
-EVENT_TYPES = {"table.recordInsert", "table.recordUpdate", "table.recordDelete"}  # [C] §8.1
-EVENT_SOURCES = {
-    "Datasheet",
-    "DataPages",
-    "RESTAPIs",
-    "TriggeredActions",
-    "Tasks",
-    "DataParts",
-    "Extensions",
-}
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-
-
-@dataclass
-class Profile:
-    """[C] §1/§10: a web services profile: generated Client ID/Secret and two permissions."""
-
-    name: str
-    client_id: str
-    client_secret: str
-    all_objects: bool = True  # "Enable access to all objects"
-    can_create: bool = True  # "Profile can create objects"
-    enabled: bool = True
-
-
-@dataclass
-class Table:
-    name: str
-    note: str = ""
-    fields: list[dict[str, Any]] = field(default_factory=list)
-
-    def field(self, name: str) -> dict[str, Any] | None:
-        return next((f for f in self.fields if f["Name"].lower() == name.lower()), None)
-
-    def columns(self) -> dict[str, str]:
-        cols = {"pk_id": "PK_ID"}
-        cols.update({f["Name"].lower(): f["Name"] for f in self.fields})
-        return cols
-
-    def passwords(self) -> frozenset[str]:
-        return frozenset(f["Name"].lower() for f in self.fields if f["Type"] == "PASSWORD")
-
-
-class CaspioState:
-    """One tenant: its profiles, tokens, tables (in its own sqlite3 database), webhooks, meter."""
-
-    def __init__(self, account_id: str) -> None:
-        self.account_id = account_id
-        self.profiles: dict[str, Profile] = {}
-        self.tokens: dict[str, dict[str, Any]] = {}
-        self.refresh: dict[str, dict[str, Any]] = {}
-        self.tables: dict[str, Table] = {}
-        self.webhooks: dict[str, dict[str, Any]] = {}
-        self.meter: dict[str, Any] = {
-            "used": 0,
-            "allowance": DEFAULT_ALLOWANCE,
-            "overage": 0,
-            "over_quota": "record",
-        }
-        self.counter = 0
-        self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self.lock = threading.RLock()
-
-    def next_id(self, prefix: str = "") -> str:
-        """Short lowercase alphanumeric ids like ``b5x49p`` ([O] §8.1), deterministic."""
-        self.counter += 1
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-        n, out = self.counter * 7919 + 36**5 * 10, ""
-        while n:
-            n, r = divmod(n, 36)
-            out = digits[r] + out
-        return prefix + out
-
-    def table(self, name: str) -> Table:
-        table = self.tables.get(name.lower())
-        if table is None:
-            raise NotFound("Requested object not found")  # [C] §6.2 ObjectNotFound
-        return table
-
-
-def iso(dt: datetime) -> str:
-    """[C] §5.5: ISO 8601 without a zone suffix, UTC."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One SQLite transaction: all of it or none; an SQLite error is Caspio's SqlServerError."""
-    try:
-        db.execute("BEGIN")
-        yield
-        db.execute("COMMIT")
-    except sqlite3.Error as exc:
-        db.execute("ROLLBACK")
-        raise SqlError(_sql_message(exc)) from None
+__all__ = [
+    "ACCESS_TTL",
+    "AUTO_TYPES",
+    "DEFAULT_ALLOWANCE",
+    "EVENT_SOURCES",
+    "EVENT_TYPES",
+    "LOOPBACK",
+    "NAME",
+    "PLAN_MAX_THROTTLING",
+    "REFRESH_TTL",
+    "TYPES",
+    "UNIQUE_REQUIRED",
+    "CaspioBackend",
+    "CaspioState",
+    "Profile",
+    "Table",
+    "iso",
+]
 
 
 class CaspioBackend(Backend[CaspioState]):
@@ -175,6 +82,14 @@ class CaspioBackend(Backend[CaspioState]):
             "refresh_token",
         }
     )
+
+    def __init__(self, kernel: Any) -> None:
+        super().__init__(kernel)
+        self.auth = Auth(self)
+        self.schema = Schema()
+        self.records = Records(self)
+        self.hooks = Webhooks(self)
+        self.messages = Messages(self)
 
     # kernel hooks ---------------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> CaspioState:
@@ -216,14 +131,11 @@ class CaspioBackend(Backend[CaspioState]):
         state.webhooks = dict(data.get("webhooks", {}))
         state.meter.update(data.get("meter", {}))
         for name, t in data.get("tables", {}).items():
-            self.create_table(state, name, list(t.get("fields", [])), note=t.get("note", ""))
+            table = self.create_table(
+                state, name, list(t.get("fields", [])), note=t.get("note", "")
+            )
             for row in t.get("rows", []):
-                cols = list(row)
-                state.db.execute(
-                    f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in cols)}) "
-                    f"VALUES ({', '.join('?' for _ in cols)})",
-                    [row[c] for c in cols],
-                )
+                insert_row(state, table, row)
         return state
 
     # persistence: one SQLite file per tenant under data_dir, plus the metadata as JSON ---------
@@ -293,542 +205,62 @@ class CaspioBackend(Backend[CaspioState]):
         }
         return envelope(codes.get(status, "InternalError"), message, resource)
 
-    # profiles and OAuth ------------------------------------------------------------------------
+    # the parts, under the names the HTTP layer and the tests call ------------------------------
     def add_profile(
         self, tenant: str, name: str, *, all_objects: bool = True, can_create: bool = True
     ) -> Profile:
-        state = self.state(tenant)
-        with state.lock:
-            if name in state.profiles:
-                raise BadBody(f"A profile named '{name}' already exists.")
-            syn = self.synthetic_for(tenant)
-            n = state.next_id()
-            profile = Profile(
-                name,
-                client_id=syn.token(f"client-id-{n}"),
-                client_secret=syn.token(f"client-secret-{n}", length=48),
-                all_objects=all_objects,
-                can_create=can_create,
-            )
-            state.profiles[name] = profile
-            self.bind_credential(profile.client_id, tenant)
-            return profile
+        return self.auth.add_profile(tenant, name, all_objects=all_objects, can_create=can_create)
 
     def delete_profile(self, tenant: str, name: str) -> bool:
-        """Deleting a profile invalidates its tokens (its webhooks stay: orphans)."""
-        state = self.state(tenant)
-        with state.lock:
-            profile = state.profiles.pop(name, None)
-            if profile is None:
-                return False
-            self.unbind_credential(profile.client_id)
-            for store in (state.tokens, state.refresh):
-                for tok in [t for t, v in store.items() if v["profile"] == name]:
-                    del store[tok]
-                    self.unbind_credential(tok)
-            return True
+        return self.auth.delete_profile(tenant, name)
 
     def issue_token(self, tenant: str, profile: Profile) -> dict[str, Any]:
-        state = self.state(tenant)
-        syn = self.synthetic_for(tenant)
-        with state.lock:
-            n = state.next_id()
-            access = syn.token(f"access-{n}", length=160)
-            # [O] §2: 64 hex characters; derived from the seeded generator (reproducible)
-            refresh = hashlib.sha256(syn.token(f"refresh-{n}", length=48).encode()).hexdigest()
-            now = self.kernel.clock.now()
-            state.tokens[access] = {
-                "profile": profile.name,
-                "expires": (now + timedelta(seconds=ACCESS_TTL)).isoformat(),
-            }
-            state.refresh[refresh] = {
-                "profile": profile.name,
-                "expires": (now + REFRESH_TTL).isoformat(),
-            }
-            self.bind_credential(access, tenant)
-        return {
-            "access_token": access,
-            "token_type": "bearer",  # [C] §2 lowercase
-            "expires_in": ACCESS_TTL,
-            "refresh_token": refresh,
-        }
+        return self.auth.issue_token(tenant, profile)
 
     def profile_for_client(self, client_id: str, secret: str) -> tuple[str, Profile] | None:
-        tenant = self.tenant_for(client_id)
-        if tenant is None:
-            return None
-        for p in self.state(tenant).profiles.values():
-            if p.client_id == client_id and p.client_secret == secret:
-                return tenant, p
-        return None
+        return self.auth.profile_for_client(client_id, secret)
 
     def use_refresh(self, token: str, client_id: str | None) -> tuple[str, Profile] | None:
-        for tenant in self.tenants():
-            state = self.state(tenant)
-            grant = state.refresh.get(token)
-            if grant is None:
-                continue
-            profile = state.profiles.get(grant["profile"])
-            if (
-                profile is None
-                or datetime.fromisoformat(grant["expires"]) <= self.kernel.clock.now()
-            ):
-                return None
-            if client_id and client_id != profile.client_id:
-                return None
-            del state.refresh[token]  # [I] §2: a refresh issues a new refresh token
-            return tenant, profile
-        return None
+        return self.auth.use_refresh(token, client_id)
 
     def authenticate(self, access_token: str) -> tuple[str, Profile] | None:
-        """The tenant and profile of a live bearer token, else None (→ 401)."""
-        tenant = self.tenant_for(access_token)
-        if tenant is None:
-            return None
-        state = self.state(tenant)
-        grant = state.tokens.get(access_token)
-        if grant is None:
-            return None
-        if datetime.fromisoformat(grant["expires"]) <= self.kernel.clock.now():
-            return None  # [C] §2: after expiry 401
-        profile = state.profiles.get(grant["profile"])
-        if profile is None:
-            return None
-        return tenant, profile
+        return self.auth.authenticate(access_token)
 
-    # meter --------------------------------------------------------------------------------------
+    def require(self, profile: Profile, *, create: bool = False) -> None:
+        self.auth.require(profile, create=create)
+
     def count_call(self, state: CaspioState, n: int = 1, *, refuse: bool = True) -> None:
-        """[C] §7/§10: REST calls and webhook messages share the Integrations meter. Over the
-        allowance: ``record`` adds overage (the observed invoice, not a block) or ``error``
-        answers the observed 400 api-calls-rate body (configurable, [?] §7).
+        count_call(state, n, refuse=refuse)
 
-        A REST call is charged once, before it does anything, so a refused call changes
-        nothing. Webhook messages (``refuse=False``) follow a change already made: they are
-        always sent and past the allowance only add overage ([I] §7)."""
-        with state.lock:
-            meter = state.meter
-            if meter["used"] + n > meter["allowance"]:
-                if refuse and meter["over_quota"] == "error":
-                    raise OverQuota("api-calls-rate")
-                meter["overage"] += min(n, meter["used"] + n - meter["allowance"])
-            meter["used"] += n
-
-    # tables and fields ----------------------------------------------------------------------------
     def create_table(
         self, state: CaspioState, name: str, fields: list[dict[str, Any]], note: str = ""
     ) -> Table:
-        # [I] names SQLite reserves (sqlite_master, sqlite_sequence, ...) are refused like any
-        # other malformed name: the fake's storage must stay out of the API's reach.
-        if not isinstance(name, str) or not NAME.match(name) or name.lower().startswith("sqlite_"):
-            raise BadBody("Table name is missing or has an incorrect format.")
-        with state.lock:
-            if name.lower() in state.tables:
-                raise BadBody(f"Table '{name}' already exists.")
-            table = Table(name, note)
-            for spec in fields:
-                table.fields.append(self._field_object(table, spec))
-            cols = ['"PK_ID" INTEGER PRIMARY KEY AUTOINCREMENT'] + [
-                self._column_sql(f) for f in table.fields
-            ]
-            with _transaction(state.db):
-                state.db.execute(f"CREATE TABLE {quote(name)} ({', '.join(cols)})")
-                for f in table.fields:
-                    if f["Unique"]:
-                        self._unique_index(state, table, f["Name"])
-            state.tables[name.lower()] = table
-            return table
-
-    def _field_object(self, table: Table, spec: Any) -> dict[str, Any]:
-        """[C] §4.1 field object from a FieldModel body; validation rules of §4.1."""
-        if not isinstance(spec, dict):
-            raise BadBody("Field definition has an incorrect format.")
-        name, ftype = spec.get("Name"), spec.get("Type")
-        if not isinstance(name, str) or not NAME.match(name) or name.upper() == "PK_ID":
-            raise BadBody("Field Name is missing or has an incorrect format.")
-        if not isinstance(ftype, str) or ftype.upper() not in TYPES:
-            raise BadBody(f"Field Type '{ftype}' is not supported.")
-        ftype = ftype.upper()
-        if table.field(name):
-            raise BadBody(f"Field '{name}' already exists.")
-        unique = spec.get("Unique", False)
-        if not isinstance(unique, bool):
-            raise BadBody("Unique must be a boolean.")
-        if ftype in UNIQUE_REQUIRED and not unique:
-            raise BadBody(f"Field '{name}' of type {ftype} must be created with Unique: true.")
-        label, desc = spec.get("Label") or "", spec.get("Description") or ""
-        if not isinstance(label, str) or len(label) > 255:
-            raise BadBody("Label must be a string of at most 255 characters.")
-        if not isinstance(desc, str) or len(desc) > 4000:
-            raise BadBody("Description must be a string of at most 4000 characters.")
-        obj: dict[str, Any] = {
-            "Name": name,
-            "TableFieldName": None,
-            "Type": ftype,
-            "Unique": unique,
-            "Editable": ftype not in AUTO_TYPES,
-            "Description": desc,
-            "DisplayOrder": len(table.fields) + 1,
-            "Label": label,
-            "UniqueAllowNulls": bool(spec.get("UniqueAllowNulls", False)),
-            "IsFormula": False,
-        }
-        if ftype == "TIMESTAMP":  # [C] §4.1 TIMESTAMP-only properties
-            obj.update(
-                OnInsert=bool(spec.get("OnInsert", False)),
-                OnUpdate=bool(spec.get("OnUpdate", False)),
-                TimeZone=spec.get("TimeZone") or "UTC",
-            )
-        if ftype.startswith("LIST-"):
-            items = spec.get("ListField") or []
-            if isinstance(items, dict):
-                obj["ListField"] = {str(k): v for k, v in items.items()}
-            elif isinstance(items, list) and all(isinstance(i, str | int | float) for i in items):
-                obj["ListField"] = {str(i + 1): v for i, v in enumerate(items)}
-            else:
-                raise BadBody("ListField must be an array of values.")
-        return obj
-
-    @staticmethod
-    def _column_sql(f: dict[str, Any]) -> str:
-        # Unique is a separate index (``_unique_index``), never a column constraint, so the
-        # column can later be renamed or dropped.
-        return f"{quote(f['Name'])} {TYPES[f['Type']]}"
-
-    @staticmethod
-    def _unique_index(state: CaspioState, table: Table, column: str) -> None:
-        index = f"ux:{table.name.lower()}:{column.lower()}"  # ':' is never in a Caspio name
-        state.db.execute(
-            f"CREATE UNIQUE INDEX {quote(index)} ON {quote(table.name)} ({quote(column)})"
-        )
-
-    @staticmethod
-    def _drop_indexes(state: CaspioState, table: Table, column: str) -> None:
-        """Drop the (unique) indexes that cover ``column``."""
-        t = quote(table.name)
-        for row in state.db.execute(f"PRAGMA index_list({t})").fetchall():
-            index = row[1]
-            cols = state.db.execute(f"PRAGMA index_info({quote(index)})").fetchall()
-            if any(str(c[2]).lower() == column.lower() for c in cols):
-                state.db.execute(f"DROP INDEX {quote(index)}")
+        return self.schema.create_table(state, name, fields, note)
 
     def add_field(self, state: CaspioState, table: Table, spec: Any) -> dict[str, Any]:
-        with state.lock:
-            obj = self._field_object(table, spec)
-            with _transaction(state.db):
-                state.db.execute(
-                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {self._column_sql(obj)}"
-                )
-                if obj["Unique"]:
-                    self._unique_index(state, table, obj["Name"])
-            table.fields.append(obj)
-            return obj
+        return self.schema.add_field(state, table, spec)
 
     def update_field(self, state: CaspioState, table: Table, name: str, spec: Any) -> None:
-        """[C] §3: v3 UpdateFieldModel uses plain names (Name, Label, Description, ...)."""
-        f = table.field(name)
-        if f is None:
-            raise NotFound("Requested object not found")
-        if not isinstance(spec, dict) or not spec:
-            raise BadBody("Required body parameter absent or has incorrect format")
-        spec = {k.removeprefix("New"): v for k, v in spec.items()}  # v2 NewName, NewType, ...
-        with state.lock:
-            if "Type" in spec and str(spec["Type"]).upper() != f["Type"]:
-                raise BadBody("Changing a field's Type is not supported by the sandbox.")
-            for key in ("Label", "Description"):
-                if key in spec:
-                    limit = 255 if key == "Label" else 4000
-                    if not isinstance(spec[key], str) or len(spec[key]) > limit:
-                        raise BadBody(f"{key} has an incorrect format.")
-            new = spec.get("Name")
-            if new is not None and new != f["Name"]:
-                if not isinstance(new, str) or not NAME.match(new) or new.upper() == "PK_ID":
-                    raise BadBody("Field Name has an incorrect format.")
-                other = table.field(new)
-                if other is not None and other is not f:  # a change of case only is allowed
-                    raise BadBody(f"Field '{new}' already exists.")
-                if f["Unique"]:
-                    self._drop_indexes(state, table, f["Name"])
-                state.db.execute(
-                    f"ALTER TABLE {quote(table.name)} "
-                    f"RENAME COLUMN {quote(f['Name'])} TO {quote(new)}"
-                )
-                if f["Unique"]:
-                    self._unique_index(state, table, new)
-                f["Name"] = new
-            for key in ("Label", "Description"):
-                if key in spec:
-                    f[key] = spec[key]
+        self.schema.update_field(state, table, name, spec)
 
     def delete_field(self, state: CaspioState, table: Table, name: str) -> None:
-        f = table.field(name)
-        if f is None:
-            raise NotFound("Requested object not found")
-        with state.lock:
-            with _transaction(state.db):
-                self._drop_indexes(state, table, f["Name"])
-                state.db.execute(f"ALTER TABLE {quote(table.name)} DROP COLUMN {quote(f['Name'])}")
-            table.fields.remove(f)
-            for i, other in enumerate(table.fields, 1):
-                other["DisplayOrder"] = i
-
-    # records ----------------------------------------------------------------------------------
-    def translator(self, table: Table) -> Translator:
-        return Translator(
-            table.columns(),
-            forbidden=table.passwords(),
-            now=lambda: iso(self.kernel.clock.now()),
-            coerce=lambda column, value: _where_value(table, column, value),
-        )
+        self.schema.delete_field(state, table, name)
 
     def select_rows(self, state: CaspioState, table: Table, q: dict[str, Any]) -> dict[str, Any]:
-        """[C] §5.1 GET records: select/where/groupBy/orderBy/limit/pagination."""
-        tr = self.translator(table)
-        params: list[Any] = []
-        try:
-            star = self._star_columns(table)
-            text = q.get("select") or "*"
-            sel, names = tr.select(text, star=star, group=q.get("groupBy"))
-            select_sql = sel.sql
-            params += sel.params
-            aliases = frozenset(n.lower() for n in names if n not in star)
-            sql = f"SELECT {select_sql} FROM {quote(table.name)}"
-            count_params: list[Any] = []
-            where_sql = ""
-            if q.get("where"):
-                w = tr.where(q["where"])
-                where_sql, count_params = f" WHERE {w.sql}", w.params
-            sql += where_sql
-            params += count_params
-            group_sql = ""
-            if q.get("groupBy"):
-                g = tr.group_by(q["groupBy"])
-                group_sql = f" GROUP BY {g.sql}"
-                params += g.params
-            sql += group_sql
-            if q.get("orderBy"):
-                o = tr.order_by(q["orderBy"], aliases=aliases, width=len(names))
-                sql += f" ORDER BY {o.sql}"
-                params += o.params
-            elif not q.get("groupBy"):
-                sql += ' ORDER BY "PK_ID"'  # [I] §5.1: the fake orders by PK_ID
-        except SqlRefused as exc:
-            raise SqlError(str(exc)) from None
-        page = q.get("page")
-        if page is not None:
-            number, size = page
-            sql += f" LIMIT {int(size)} OFFSET {int((number - 1) * size)}"
-        else:
-            sql += f" LIMIT {int(q.get('limit', 100))}"
-        with state.lock:
-            try:
-                cur = state.db.execute(sql, params)
-                names = [d[0] for d in cur.description]
-                rows = self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
-                total = None
-                if q.get("pagination"):
-                    inner = f"SELECT 1 FROM {quote(table.name)}{where_sql}{group_sql}"
-                    total = state.db.execute(
-                        f"SELECT count(*) FROM ({inner})",
-                        count_params + (g.params if group_sql else []),
-                    ).fetchone()[0]
-            except (sqlite3.Error, OverflowError) as exc:
-                raise SqlError(_sql_message(exc)) from None
-        out: dict[str, Any] = {"Result": rows}
-        if q.get("pagination"):
-            number, size = page or (1, q.get("limit", 100))
-            out["Pagination"] = {"TotalCount": total, "PageNumber": number, "PageSize": size}
-        return out
-
-    @staticmethod
-    def _star_columns(table: Table) -> list[str]:
-        """[C] §5.6: ``*`` skips password fields; PK_ID always included."""
-        return ["PK_ID"] + [f["Name"] for f in table.fields if f["Type"] != "PASSWORD"]
-
-    @classmethod
-    def _star(cls, table: Table) -> str:
-        return ", ".join(quote(c) for c in cls._star_columns(table))
-
-    @staticmethod
-    def _out(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-        return CaspioBackend._outs(table, [row])[0]
-
-    @staticmethod
-    def _outs(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """[C] §5.5 read formats: YES/NO as JSON booleans, LIST-* as {id: value}."""
-        if not rows:
-            return rows
-        kinds = {f["Name"]: f["Type"] for f in table.fields}
-        bools = [k for k in rows[0] if kinds.get(k) == "YES/NO"]
-        lists = [k for k in rows[0] if kinds.get(k, "").startswith("LIST-")]
-        if not bools and not lists:
-            return rows
-        for row in rows:
-            for k in bools:
-                if row[k] is not None:
-                    row[k] = bool(row[k])
-            for k in lists:
-                if row[k] is not None:
-                    with contextlib.suppress(TypeError, ValueError):
-                        row[k] = json.loads(row[k])
-        return rows
-
-    def _where(self, table: Table, where: str | None) -> tuple[str, list[Any]]:
-        if not where or not where.strip():
-            # [C] §5.3/§5.4 q.where required; [I] mapping → IncorrectQueryParameter
-            raise BadQuery("Required query parameter absent or has incorrect format: q.where")
-        try:
-            w = self.translator(table).where(where)
-        except SqlRefused as exc:
-            raise SqlError(str(exc)) from None
-        return w.sql, w.params
-
-    def _values(
-        self, state: CaspioState, table: Table, body: Any, *, insert: bool
-    ) -> dict[str, Any]:
-        """Validate and convert a record body ([C] §5.2/§5.5); nothing is written on error."""
-        if not isinstance(body, dict):
-            raise BadBody("Required body parameter absent or has incorrect format")
-        missing = [k for k in body if table.field(k) is None and k.upper() != "PK_ID"]
-        if missing:
-            raise FieldNotFound(
-                "Cannot perform operation because the following field(s) do not exist: "
-                + ", ".join(f"'{m}'" for m in missing)
-            )
-        out: dict[str, Any] = {}
-        bad: list[str] = []
-        for key, value in body.items():
-            if key.upper() == "PK_ID":
-                raise BadBody("PK_ID cannot be changed.")  # [C] §5.6
-            f = table.field(key)
-            assert f is not None
-            ftype = f["Type"]
-            if ftype in AUTO_TYPES or f["IsFormula"]:
-                raise BadBody(f"Field '{f['Name']}' is read-only.")
-            if ftype == "PASSWORD" and not insert:
-                raise BadBody("Password fields cannot be changed by this call.")  # [C] §5.6
-            try:
-                out[f["Name"]] = _convert(f, value)
-            except (ValueError, TypeError):
-                bad.append(f["Name"])
-        if bad:
-            raise BadBody(
-                "Cannot perform operation because the value doesn't match the data type of the "
-                "following field(s): " + ", ".join(bad)
-            )
-        return out
-
-    def _auto(
-        self, state: CaspioState, table: Table, values: dict[str, Any], *, insert: bool
-    ) -> None:
-        now = iso(self.kernel.clock.now())
-        for f in table.fields:
-            t, name = f["Type"], f["Name"]
-            if t == "TIMESTAMP" and (f.get("OnInsert") if insert else f.get("OnUpdate")):
-                values[name] = now
-            if not insert:
-                continue
-            if t in ("AUTONUMBER", "PREFIXED AUTONUMBER"):
-                # the next PK_ID (AUTOINCREMENT never reuses a number)
-                seq = state.db.execute(
-                    "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
-                ).fetchone()
-                n = (seq[0] if seq else 0) + 1
-                values[name] = n if t == "AUTONUMBER" else f"{f.get('Prefix') or ''}{n:07d}"
-            elif t == "GUID":
-                values[name] = str(
-                    uuid.uuid5(uuid.NAMESPACE_URL, f"{state.account_id}/{state.next_id()}")
-                ).upper()
-            elif t == "RANDOM ID":
-                values[name] = state.next_id().upper().rjust(12, "0")[-12:]
-
-    def _fetch(
-        self, state: CaspioState, table: Table, where: str, params: list[Any]
-    ) -> list[dict[str, Any]]:
-        try:
-            cur = state.db.execute(
-                f"SELECT {self._star(table)} FROM {quote(table.name)} WHERE {where} ORDER BY PK_ID",
-                params,
-            )
-        except (sqlite3.Error, OverflowError) as exc:
-            raise SqlError(_sql_message(exc)) from None
-        names = [d[0] for d in cur.description]
-        return self._outs(table, [dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+        return self.records.select(state, table, q)
 
     def insert(
         self, tenant: str, state: CaspioState, table: Table, body: Any, source: str = "RESTAPIs"
     ) -> dict[str, Any]:
-        if isinstance(body, list):
-            raise BadBody("Required body parameter absent or has incorrect format")  # [O] §5.2
-        values = self._values(state, table, body, insert=True)
-        with state.lock:
-            self._auto(state, table, values, insert=True)
-            cols = list(values)
-            try:
-                if cols:
-                    cur = state.db.execute(
-                        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-                        f"VALUES ({', '.join('?' for _ in cols)})",
-                        [values[c] for c in cols],
-                    )
-                else:
-                    cur = state.db.execute(f"INSERT INTO {quote(table.name)} DEFAULT VALUES")
-            except sqlite3.Error as exc:
-                raise SqlError(_sql_message(exc)) from None
-            row = self._fetch(state, table, '"PK_ID" = ?', [cur.lastrowid])[0]
-        self.hooks.fire(tenant, state, table, "table.recordInsert", [(None, row)], source)
-        return row
+        return self.records.insert(tenant, state, table, body, source)
 
     def update(
         self, tenant: str, state: CaspioState, table: Table, where: str | None, body: Any
     ) -> list[dict[str, Any]]:
-        wsql, params = self._where(table, where)
-        values = self._values(state, table, body, insert=False)
-        if not values:
-            raise BadBody("Required body parameter absent or has incorrect format")
-        with state.lock:
-            before = self._fetch(state, table, wsql, params)
-            if not before:
-                return []
-            self._auto(state, table, values, insert=False)
-            ids = [r["PK_ID"] for r in before]
-            marks = ", ".join("?" for _ in ids)
-            sets = ", ".join(f"{quote(c)} = ?" for c in values)
-            with _transaction(state.db):
-                state.db.execute(
-                    f"UPDATE {quote(table.name)} SET {sets} WHERE PK_ID IN ({marks})",
-                    [*values.values(), *ids],
-                )
-            after = self._fetch(state, table, f"PK_ID IN ({marks})", ids)
-        self.hooks.fire(
-            tenant, state, table, "table.recordUpdate", list(zip(before, after, strict=True))
-        )
-        return after
+        return self.records.update(tenant, state, table, where, body)
 
     def delete(self, tenant: str, state: CaspioState, table: Table, where: str | None) -> int:
-        wsql, params = self._where(table, where)
-        with state.lock:
-            before = self._fetch(state, table, wsql, params)
-            ids = [r["PK_ID"] for r in before]
-            if ids:
-                marks = ", ".join("?" for _ in ids)
-                state.db.execute(f"DELETE FROM {quote(table.name)} WHERE PK_ID IN ({marks})", ids)
-        self.hooks.fire(tenant, state, table, "table.recordDelete", [(r, None) for r in before])
-        return len(ids)
-
-    @property
-    def hooks(self) -> Any:
-        from .webhooks import Webhooks
-
-        if not hasattr(self, "_hooks"):
-            self._hooks = Webhooks(self)
-        return self._hooks
-
-    def require(self, profile: Profile, *, create: bool = False) -> None:
-        """[C] §10: the profile's two permissions gate object access and creation."""
-        if not profile.all_objects:
-            raise NoPrivileges("Not enough privileges to perform requested operation")
-        if create and not profile.can_create:
-            raise NoPrivileges("Not enough privileges to perform requested operation")
+        return self.records.delete(tenant, state, table, where)
 
 
 def _file_name(tenant: str) -> str:
@@ -838,80 +270,3 @@ def _file_name(tenant: str) -> str:
         + "-"
         + uuid.uuid5(uuid.NAMESPACE_URL, tenant).hex[:8]
     )
-
-
-DATE_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
-
-
-DATE_TYPES = ("DATE/TIME", "TIMESTAMP")
-
-
-def _parse_date(value: Any) -> datetime:
-    """[C] §5.5 an ISO date or date-time (``'YYYY-MM-DD'`` too); ValueError otherwise."""
-    if not isinstance(value, str) or not DATE_RE.match(value):
-        raise ValueError(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-
-
-def _where_value(table: Table, column: str, value: Any) -> Any:
-    """A string compared with ``column`` in q.where, as the stored value: [C] §5.5 "'YYYY-MM-DD'
-    accepted in where" for DATE/TIME (and TIMESTAMP) fields, whose values are stored as
-    ``YYYY-MM-DDTHH:MM:SS``; a bad date is SQL Server's conversion error (241)."""
-    f = table.field(column)
-    if f is None or f["Type"] not in DATE_TYPES or not isinstance(value, str):
-        return value
-    try:
-        dt = _parse_date(value.strip())
-    except ValueError:
-        raise SqlRefused(
-            "Conversion failed when converting date and/or time from character string."
-        ) from None
-    return iso(dt) + (f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else "")
-
-
-def _convert(f: dict[str, Any], value: Any) -> Any:
-    """[C] §5.5 write formats → the stored SQLite value; ValueError when it does not fit."""
-    t = f["Type"]
-    if value is None:
-        return None
-    if t in ("STRING", "TEXT", "FILE", "PASSWORD"):
-        if not isinstance(value, str) or (t == "STRING" and len(value) > 255):
-            raise ValueError
-        return value
-    if t in ("NUMBER", "CURRENCY"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError
-        return float(value)
-    if t == "INTEGER":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ValueError  # [O] §5.5 INTEGER rejects fractions
-        if abs(int(value)) >= 1 << 63:
-            raise ValueError
-        return int(value)
-    if t == "YES/NO":
-        if not isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    if t == "DATE/TIME":
-        return iso(_parse_date(value))
-    if t.startswith("LIST-"):
-        items = f.get("ListField") or {}
-        if isinstance(value, str):
-            ids = [s.strip().strip("[]") for s in value.split(",") if s.strip()]
-        elif isinstance(value, list):
-            ids = [str(v) for v in value]
-        else:
-            raise ValueError
-        if any(i not in items for i in ids):
-            raise ValueError
-        return json.dumps({i: items[i] for i in ids})
-    raise ValueError
-
-
-def _sql_message(exc: Exception) -> str:
-    text = str(exc)
-    if "UNIQUE" in text:
-        return "Cannot insert duplicate key: a unique field already has this value."
-    return f"Query failed: {text}"

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 from careflow.mocks.kernel import Synthetic
 
 from .errors import CaspioError
+from .state import Profile
 
 if TYPE_CHECKING:
-    from .models import CaspioBackend, CaspioState
+    from .models import CaspioBackend
+    from .state import CaspioState
 
 DEMO_PROFILE = "Keragon demo"
 PATIENT_FIELDS: list[dict[str, Any]] = [
@@ -43,8 +45,6 @@ REASONS = ["Consultation", "Follow-up", "Annual physical", "Lab review"]
 
 
 def seed_tenant(backend: CaspioBackend, state: CaspioState, syn: Synthetic) -> None:
-    from .models import Profile
-
     state.profiles[DEMO_PROFILE] = Profile(
         DEMO_PROFILE,
         client_id=syn.token("client-id"),
@@ -61,7 +61,7 @@ def seed_tenant(backend: CaspioBackend, state: CaspioState, syn: Synthetic) -> N
             "Reason": rnd.choice(REASONS),
             "Confirmed": i % 2 == 0,
         }
-        _raw_insert(backend, state, appointments, row)
+        backend.records.insert_unannounced(state, appointments, row)
     del patients
 
 
@@ -87,21 +87,6 @@ def patient_row(syn: Synthetic) -> dict[str, Any]:
     }
 
 
-def _raw_insert(
-    backend: CaspioBackend, state: CaspioState, table: Any, row: dict[str, Any]
-) -> None:
-    values = backend._values(state, table, row, insert=True)
-    backend._auto(state, table, values, insert=True)
-    from .sql import quote
-
-    cols = list(values)
-    state.db.execute(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-        f"VALUES ({', '.join('?' for _ in cols)})",
-        [values[c] for c in cols],
-    )
-
-
 def add_patients(
     backend: CaspioBackend,
     state: CaspioState,
@@ -116,7 +101,7 @@ def add_patients(
         if fire:
             backend.insert(tenant, state, table, patient_row(syn), source="Datasheet")
         else:
-            _raw_insert(backend, state, table, patient_row(syn))
+            backend.records.insert_unannounced(state, table, patient_row(syn))
     return n
 
 

@@ -53,7 +53,6 @@ class Kernel:
         # Set by the server runner: faults then behave as they would on a real socket.
         self.over_socket = False
         self._settlers: list[Callable[[], Awaitable[None]]] = [self.webhooks.drain]
-        self._reset_hooks: list[Callable[[str | None], None]] = []
 
     def attach(self, backend: Backend[Any]) -> None:
         self.backend = backend
@@ -73,23 +72,18 @@ class Kernel:
         """Register background work that ``settle()`` waits for (e.g. an async pipeline)."""
         self._settlers.append(settler)
 
-    def on_reset(self, hook: Callable[[str | None], None]) -> None:
-        self._reset_hooks.append(hook)
-
     async def settle(self) -> None:
         """Wait until background work (webhook attempts, pipelines) has finished."""
         for settler in self._settlers:
             await settler()
 
     def reset(self, tenant: str | None = None) -> None:
-        """Seeded state again: data, journal, faults, deliveries (and vendor hooks)."""
+        """Seeded state again: data, journal, faults, deliveries."""
         assert self.backend is not None
         self.backend.reset(tenant)
         self.journal.clear(tenant)
         self.webhooks.clear(tenant)
         self.faults.clear(tenant)
-        for hook in self._reset_hooks:
-            hook(tenant)
 
     def save(self) -> None:
         if self.data_dir is not None and self.backend is not None:

@@ -180,7 +180,7 @@ def build_admin_router(backend: OursBackend) -> APIRouter:
         _tenant, state = state_of(request)
         try:
             with state.lock:
-                backend._configure(state, data)
+                backend.configure(state, data)
         except (KeyError, TypeError, ValueError) as exc:
             raise HTTPException(422, f"rejected: {exc}") from exc
         return then(request)

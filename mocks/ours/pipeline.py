@@ -25,8 +25,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from careflow.mocks.kernel import Kernel, format_instant, next_order, parse_instant
 
 from .destinations import Destination, Mapping, deliver
-from .models import OursBackend, OursState
+from .models import OursBackend
 from .phi import PhiKind, kind_of_name, kind_of_value, template_reads_phi
+from .state import OursState
 from .validation import IDENTIFY
 
 # --- modifications ([C] §9 field modifications; the PHI-handling subset the fake implements) ---

@@ -11,10 +11,17 @@
 
 from __future__ import annotations
 
-from careflow.mocks.kernel import Synthetic
+from typing import TYPE_CHECKING, Any
 
+from careflow.mocks.kernel import Synthetic, format_instant
+
+from .config import apply_config, parse_config
 from .destinations import Destination
-from .models import AllowedEvent, GovernanceCategory, OursState, Source
+from .state import AllowedEvent, GovernanceCategory, OursState, Source
+from .visitors import apply_user_properties, index_visitor, new_visitor
+
+if TYPE_CHECKING:
+    from .models import OursBackend
 
 DEMO_EVENTS = (
     "lead_created",
@@ -75,3 +82,48 @@ def seed_demo(state: OursState, synthetic: Synthetic, now: str) -> None:
             destination_ids=["meta-capi", "google-ads"],
         )
     ]
+
+
+def seed_body(
+    backend: OursBackend, tenant: str, state: OursState, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Seed body: ``sources``, ``allowed_events``, ``destinations``, ``data_governance``,
+    ``visitors`` (objects with properties) or ``{"synthetic": {"visitors": n}}``."""
+    with state.lock:
+        # validate the whole document first: a refused seed changes nothing
+        change = parse_config(state, body)
+        sources = list(body.get("sources", []))
+        ids: set[str] = set()
+        tokens: set[str] = set()
+        for source in sources:
+            backend.sources.check_source(state, source, ids, tokens)
+        people = list(body.get("visitors", []))
+        if not all(isinstance(p, dict) for p in people):
+            raise ValueError("visitors must be objects of visitor properties")
+        count = int(body.get("synthetic", {}).get("visitors", 0))
+        if count < 0:
+            raise ValueError("synthetic.visitors must be >= 0")
+        added = apply_config(state, change, merge=True)
+        synthetic = backend.synthetic_for(tenant).for_(f"seed-{state.counter}")
+        now = format_instant(backend.kernel.clock.now())
+        for source in sources:
+            created = backend.sources.create(tenant, state, source)
+            added.setdefault("sources", []).append(created.id)
+        people += [
+            {
+                "email": p["email"],
+                "first_name": p["first_name"],
+                "last_name": p["last_name"],
+                "phone_number": p["phone"],
+                "city": p["city"],
+                "state": p["state"],
+            }
+            for p in (synthetic.person() for _ in range(count))
+        ]
+        for props in people:
+            visitor = new_visitor(state, "live", now)
+            apply_user_properties(visitor, props)
+            index_visitor(state, visitor)
+        if people:
+            added["visitors"] = len(people)
+        return added

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from .errors import WCError
-from .models import ADMIN_PAGE_MAX, PAGE_DEFAULT, WCState, _int, stamp
+from .state import ADMIN_PAGE_MAX, PAGE_DEFAULT, WCState, int_param, stamp
 
 
 def page_of(items: list[dict[str, Any]], query: dict[str, str], name: str) -> dict[str, Any]:
     """§5.2 the list envelope with the resource's own names (accounts_per_page, total_accounts)."""
-    per_page = _int(query.get(f"{name}_per_page", PAGE_DEFAULT), f"{name}_per_page")
-    page = _int(query.get("page_number", 1), "page_number")
+    per_page = int_param(query.get(f"{name}_per_page", PAGE_DEFAULT), f"{name}_per_page")
+    page = int_param(query.get("page_number", 1), "page_number")
     if not 1 <= per_page <= ADMIN_PAGE_MAX or page < 1:
         raise WCError(
             f"Invalid {name}_per_page or page_number parameter (maximum {ADMIN_PAGE_MAX})."

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.mocks.kernel import Synthetic
 
-from .models import ANSWER_STATUS, LEAD_TYPES, QUOTABLE, ApiKey, WCError, WCState, stamp
+from .errors import WCError
+from .fields import ANSWER_STATUS, LEAD_TYPES, QUOTABLE, blank_lead
+from .state import ApiKey, WCState, stamp
 
 if TYPE_CHECKING:
     from .models import WhatConvertsBackend
@@ -87,7 +89,7 @@ def add_synthetic_lead(
     person = gen.person()
     phone = "+" + "".join(c for c in person["phone"] if c.isdigit())  # §6.1 E.164
     source, medium = gen.random.choice(SOURCES)
-    lead = backend.new_lead(state, profile_id, lead_type, created)
+    lead = blank_lead(state, profile_id, lead_type, created)
     lead.update(
         contact_name=person["name"],
         email_address=person["email"],
@@ -108,7 +110,7 @@ def add_synthetic_lead(
     if gen.random.random() < 0.3:
         lead["quote_value"] = gen.random.randint(1, 40) * 50
     lead.update(type_fields(gen, lead, lead_type, person, phone))
-    backend.store_lead(state, lead)
+    backend.leads.store_lead(state, lead)
     return lead
 
 

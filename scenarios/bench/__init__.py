@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from careflow.mocks import VENDORS
 
-GENERIC = ("stack", "engine", "scenarios")  # benchmark modules that belong to no vendor
+GENERIC = ("stack", "engine", "scenarios", "dashboard")  # modules that belong to no vendor
 
 
 @dataclass

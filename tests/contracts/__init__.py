@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 EXPLORE = os.environ.get("CAREFLOW_HYPOTHESIS_EXPLORE", "") not in ("", "0")
 
@@ -26,7 +26,6 @@ def contract_settings(max_examples: int) -> settings:
     return settings(
         max_examples=max_examples,
         deadline=None,
-        suppress_health_check=list(HealthCheck),
         derandomize=not EXPLORE,
         print_blob=True,
     )

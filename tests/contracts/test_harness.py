@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -427,7 +427,7 @@ def as_har(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]
     return {"log": {"entries": [entry(*pair) for pair in pairs]}}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None)
 @given(p=phi())
 def test_no_seeded_phi_or_secret_survives_recording(p: dict[str, str]) -> None:
     caspio = vendor("caspio")

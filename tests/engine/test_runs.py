@@ -187,7 +187,7 @@ def test_backoff_never_waits_less_than_an_http_date_retry_after(attempt, delay):
     import httpx
 
     from careflow.engine.connectors.vendor_http import retry_after
-    from careflow.engine.core import backoff_seconds
+    from careflow.engine.executor import backoff_seconds
 
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=delay), usegmt=True)

@@ -140,7 +140,9 @@ def test_trigger_test_returns_last_five_minutes_newest_first_capped_at_500(harne
     assert all(_instant(d) >= since for d in dates)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     seconds_ago=st.lists(st.integers(0, 900), max_size=30),
     burst=st.sampled_from([0, 0, 0, 505]),

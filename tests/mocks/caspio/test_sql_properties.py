@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .conftest import CaspioEnv
@@ -185,7 +185,7 @@ def snapshot(env: CaspioEnv) -> Any:
 
 
 @given(text=hostile_text, param=st.sampled_from(["q.where", "q.select", "q.orderBy", "q.groupBy"]))
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None)
 def test_hostile_clauses_are_answered_or_refused_and_change_nothing(
     shared: CaspioEnv, text: str, param: str
 ) -> None:
@@ -380,7 +380,7 @@ def ref_env() -> Any:
 
 
 @given(st.recursive(leaf(), combine, max_leaves=6))
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None)
 def test_filtering_agrees_with_a_reference_evaluation(ref_env: CaspioEnv, expr: Leaf) -> None:
     text, pred = expr
     got = [r["PK_ID"] for r in ref_env.records("Ref", **{"q.where": text})]

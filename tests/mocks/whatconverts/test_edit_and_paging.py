@@ -29,7 +29,9 @@ EDIT_VALUE = {
     "sales_value": st.decimals(0, 10**5, places=2).map(str),
     "lead_url": st.just("https://clinic.example.com/contact"),
 }
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def test_each_of_the_four_fields_can_change(env: WCEnv) -> None:
@@ -100,7 +102,9 @@ def test_an_allowed_edit_changes_only_what_it_names(env: WCEnv, editable: dict) 
     assert changed <= set(editable) | {"last_updated"}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     per_page=st.integers(1, 60),
     order=st.sampled_from(["asc", "desc"]),

@@ -81,7 +81,9 @@ def test_the_documented_checks_come_before_the_spec(env: WCEnv) -> None:
     assert edit["error_message"].startswith("Field 'lead_source' cannot be updated")
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.dictionaries(
         st.sampled_from(sorted(CREATE_FIELDS - {"profile_id", "lead_type"})),
