@@ -5,8 +5,8 @@ module pulls in httpx, FastAPI, the fakes and the engine; the plugin itself stay
 handles a test gets (``ServiceHandle``, ``StackHandle``) live in ``careflow.scenarios.handles``
 and are importable from here too.
 
-In-process, every service's URL is ``http://{service}.careflow.localhost`` (the engine's over
-``https://``; the interception's URLs, ``intercept.own_urls()``): a name no real server
+In-process, every service's URL is ``http://{service}.careflow.localhost`` (the interception's
+URLs, ``intercept.own_urls()``): a name no real server
 answers, so a ``careflow up`` running on the default ports never receives a test's calls. The
 fixture's clients, the engine's webhooks and hooks, and ``careflow_intercept`` route those URLs
 in-process; any other client sent there is stopped with a message saying what to use instead.
@@ -47,7 +47,7 @@ class Stacks:
 
     @staticmethod
     def _in_process(seed: int) -> tuple[StackHandle, Any]:
-        # URLs {scheme}://{service}.careflow.localhost; careflow_intercept activates this stack
+        # URLs http://{service}.careflow.localhost; careflow_intercept activates this stack
         stack = InterceptStack(seed=seed)
 
         def async_client(name: str | None = None, **kwargs: Any) -> httpx.AsyncClient:

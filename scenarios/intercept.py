@@ -9,8 +9,7 @@ For the block's duration, every request to a vendor's real host (``Vendor.real_h
 vendor in ``careflow.mocks.VENDORS``: ``app.whatconverts.com``, any ``*.caspio.com`` account
 host, ``api.oursprivacy.com`` ...) is answered by that vendor's fake in an ``InProcessStack``:
 no socket, no DNS, no certificate (``https://`` works as is). The stack's own URLs
-(``stack.info()``, e.g. ``http://whatconverts.careflow.localhost``; the engine's is
-``https://engine.careflow.localhost``) are served in-process too.
+(``stack.info()``, e.g. ``http://whatconverts.careflow.localhost``) are served in-process too.
 Other loopback hosts are reached as usual; any other host is refused with ``InterceptBlocked``
 before anything is sent. Clients covered: httpx and httpx2 (sync and async, clients built
 before the block included: the transports' handle methods are patched), ``requests`` and
@@ -42,13 +41,10 @@ URL_HOST = "careflow.localhost"  # the stack's own URLs: {service}.careflow.loca
 
 
 def own_urls() -> dict[str, str]:
-    """The stack's own URLs, answered in-process only: ``http://{service}.careflow.localhost``,
-    the engine's over ``https://`` — its hook URLs become vendors' webhook targets, and Caspio
-    takes an ``http://`` outgoing URL only on a literal loopback name ([C] caspio.md §8.1)."""
-    return {
-        name: f"{'https' if name == 'engine' else 'http'}://{name}.{URL_HOST}"
-        for name in services()
-    }
+    """The stack's own URLs, answered in-process only: ``http://{service}.careflow.localhost``
+    (``.localhost`` names are loopback, RFC 6761, so the fakes take the engine's hook URLs as
+    webhook targets over plain ``http://``, DESIGN.md "Webhook targets")."""
+    return {name: f"http://{name}.{URL_HOST}" for name in services()}
 
 
 class InterceptBlocked(AssertionError):

@@ -97,9 +97,9 @@ def test_settle_waits_for_the_webhook_the_run_and_its_vendor_call(
 
 
 def test_a_caspio_trigger_activates_and_fires_in_process(caspio, engine, ours):
-    """The engine's in-process hook URL is one Caspio takes as an outgoing webhook (HTTPS, as
-    Caspio asks of any host that is not a literal loopback name), and its messages arrive."""
-    assert engine.url == "https://engine.careflow.localhost"
+    """The engine's in-process hook URL is one Caspio takes as an outgoing webhook (plain
+    http:// on a loopback name: ``*.localhost``), and its messages arrive."""
+    assert engine.url == "http://engine.careflow.localhost"
     with engine.client() as api:
         for name, handle in (("caspio-demo", caspio), ("ours-demo", ours)):
             credentials = {"url": handle.url, **handle.credentials}
@@ -221,8 +221,7 @@ def test_in_process_urls_reach_no_real_server(careflow_stack, ours, careflow_blo
     never receives a test's calls); a client sent there is told what to use instead."""
     assert careflow_stack.mode == "inprocess"
     for name, url in careflow_stack.urls.items():
-        scheme = "https" if name == "engine" else "http"  # the engine's hooks: webhook targets
-        assert url == f"{scheme}://{name}.careflow.localhost"
+        assert url == f"http://{name}.careflow.localhost"
         assert careflow_stack.info[name]["url"] == url
     with pytest.raises(RemoteCallBlocked, match=r"ours\.client\(\) or \.async_client\(\)"):
         httpx.get(f"{ours.url}/__sandbox/health")
