@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -22,6 +23,17 @@ from sqlglot.errors import SqlglotError
 MAX_CLAUSE = 2047  # [C] §5.1: the request URI is at most 2,047 characters
 INT64 = 1 << 63  # SQLite binds integers as 64-bit
 MAX_PRECISION = 38  # SQL Server's numeric: at most 38 digits (error 1007)
+
+
+PARSED_KEPT = 1024  # parsed clause texts kept (clients repeat the same few q.where texts)
+
+
+@lru_cache(maxsize=PARSED_KEPT)
+def _parse_tsql(sql: str) -> tuple[exp.Expression | None, ...]:
+    """sqlglot's parse of one clause text, cached by text: a tree is only ever read after this
+    (rendering walks it), so one parse serves every request that sends the same text. A text
+    that does not parse raises each time (errors are not cached)."""
+    return tuple(sqlglot.parse(sql, read="tsql"))
 
 
 class SqlRefused(ValueError):
@@ -202,7 +214,7 @@ class Translator:
         if not text.strip():
             raise SqlRefused("Incorrect syntax near ''.")
         try:
-            statements = sqlglot.parse(sql, read="tsql")
+            statements = _parse_tsql(sql)
         except SqlglotError as exc:
             raise SqlRefused(f"Incorrect syntax near '{_near(text, exc)}'.") from None
         except (ValueError, TypeError, RecursionError, KeyError, IndexError):
