@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from careflow.heap import settle_heap
 from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
 from .stack import Stack, port_offsets
@@ -192,6 +193,7 @@ class StackServer:
         """Run until SIGINT/SIGTERM (main thread)."""
 
         async def main() -> None:
+            settle_heap()  # the stack is built: its long-lived heap is never rescanned
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stop)

@@ -109,6 +109,8 @@ class RequestValidator:
                 {**schema, "components": self.components}, format_checker=FormatChecker()
             )
             self._validators[id(schema)] = validator
+        if validator.is_valid(value):  # the usual case: no error objects built at all
+            return None
         return best_match(validator.iter_errors(value))
 
     def _read(self, schema: Mapping[str, Any], text: str) -> Any:
