@@ -73,6 +73,7 @@ class Executor:
         data = json.loads(row["data"])
         status, wake_at = row["status"], row["wake_at"]
         unsaved = False  # local steps ran since the last commit
+        seen = store.interventions
         try:
             workflow: WorkflowDef | None = self.workflows.workflow(row["workflow_id"])
         except NotFound:
@@ -95,6 +96,9 @@ class Executor:
                 return ran
             ran += 1
             unsaved = await self.run_step(row, data, index, workflow)
+            if unsaved and store.interventions == seen:
+                continue  # a local step sets no wait, and no run's status was changed meanwhile
+            seen = store.interventions
             fresh = store.one("SELECT status, wake_at FROM runs WHERE id = ?", run_id)
             if fresh is None:
                 return ran

@@ -273,6 +273,7 @@ class Runs:
         if run["status"] != "Running":
             raise Conflict(f"run {run_id} is {run['status']}; only a running run can be canceled")
         now = self.shared.now()
+        self.store.interventions += 1
         with self.store.tx() as conn:
             conn.execute(
                 "UPDATE runs SET status = 'Canceled', ended_at = ?, wake_at = NULL WHERE id = ?",
