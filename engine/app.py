@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -37,6 +36,8 @@ class AuthCreate(BaseModel):
 
 
 async def _document(request: Request) -> tuple[Any, str]:
+    import yaml  # loaded with the first workflow document
+
     raw = (await request.body()).decode("utf-8", errors="replace")
     try:
         return (yaml.safe_load(raw) if raw.strip() else {}), raw

@@ -70,7 +70,6 @@ def up(
     """Run every fake and the engine, one port each, until Ctrl-C (SIGINT) or SIGTERM."""
     from .server import StackServer, bind_sockets, urls_of, write_info
     from .stack import Stack
-    from .tls import local_ca
 
     if info_file is not None:
         info_file.unlink(missing_ok=True)  # a stale file must never read as "ready"
@@ -79,7 +78,11 @@ def up(
     except OSError as exc:
         console.print(f"[red]cannot bind {host}:{port}..{port + 3}: {exc}[/red] (try --port 0)")
         raise typer.Exit(1) from exc
-    ca = local_ca(host) if tls else None
+    ca = None
+    if tls:
+        from .tls import local_ca  # trustme and cryptography: only for --tls
+
+        ca = local_ca(host)
     urls = urls_of(host, sockets, "https" if ca else "http")
     stack = Stack(urls=urls, seed=seed, data_dir=data_dir, allow_remote=allow_remote)
     server = StackServer(stack, sockets, tls=ca)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -24,7 +24,9 @@ from careflow.heap import settle_heap
 from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
 from .stack import Stack, port_offsets
-from .tls import LocalCA
+
+if TYPE_CHECKING:
+    from .tls import LocalCA  # trustme and cryptography load only with --tls
 
 TLS_CLOSE_GRACE = 2.0  # seconds a stopping TLS server waits for connections before cutting them
 

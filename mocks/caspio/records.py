@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadBody, BadQuery, FieldNotFound, SqlError
 from .schema import AUTO_TYPES
-from .sql import SqlRefused, Translator, quote
+from .sqltext import SqlRefused, quote
 from .state import CaspioState, Table, iso, sql_message, transaction
 
 if TYPE_CHECKING:
     from .models import CaspioBackend
+    from .sql import Translator
 
 DATE_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
@@ -37,6 +38,8 @@ class Records:
         self.backend = backend
 
     def translator(self, table: Table) -> Translator:
+        from .sql import Translator  # sqlglot loads with the first query clause
+
         return Translator(
             table.columns(),
             forbidden=table.passwords(),

@@ -20,6 +20,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from .sqltext import SqlRefused, quote
+
 MAX_CLAUSE = 2047  # [C] §5.1: the request URI is at most 2,047 characters
 INT64 = 1 << 63  # SQLite binds integers as 64-bit
 MAX_PRECISION = 38  # SQL Server's numeric: at most 38 digits (error 1007)
@@ -34,10 +36,6 @@ def _parse_tsql(sql: str) -> tuple[exp.Expression | None, ...]:
     (rendering walks it), so one parse serves every request that sends the same text. A text
     that does not parse raises each time (errors are not cached)."""
     return tuple(sqlglot.parse(sql, read="tsql"))
-
-
-class SqlRefused(ValueError):
-    """Text the fake will not run; the message reads like SQL Server's."""
 
 
 COMPARISONS: dict[type[exp.Expression], str] = {
@@ -364,10 +362,6 @@ def _check_condition(node: exp.Expression) -> None:
             f"expected, near '{_short(node)}'."
         )
     return None
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _in_aggregate(node: exp.Expression, top: exp.Expression) -> bool:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:  # jsonschema loads with the first validation
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 _ANY: dict[str, Any] = {}  # a missing schema (kept as one object: validators are cached by id)
@@ -103,6 +104,9 @@ class RequestValidator:
         return node
 
     def _first_error(self, schema: Mapping[str, Any], value: Any) -> ValidationError | None:
+        from jsonschema import Draft202012Validator, FormatChecker
+        from jsonschema.exceptions import best_match
+
         validator = self._validators.get(id(schema))
         if validator is None:  # schemas are nodes of self.spec: one validator each
             validator = Draft202012Validator(
