@@ -29,7 +29,7 @@ from starlette.routing import Route
 from careflow.heap import settle_heap
 from careflow.mocks import VENDORS
 
-GENERIC = ("stack", "engine", "scenarios")  # benchmark modules that belong to no vendor
+GENERIC = ("stack", "engine", "scenarios", "sockets")  # modules that belong to no vendor
 
 
 @dataclass

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,12 +32,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import uvicorn
 from rich.console import Console
 from rich.table import Table
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from careflow.mocks.kernel.vendor import basic_auth
 
-from ..server import spawn_up, stop_up
+from ..server import SERVER_OPTIONS, run_loop, spawn_up, stop_up, write_info
 
 GOAL_RATIO = 0.70  # issue 18: every route at least 0.70 of bare Starlette's throughput
 GOAL_E2E = 600  # runs/s, hook → run done
@@ -173,7 +179,7 @@ class SocketBench:
         routes_file, info_file = self.tmp / "routes.json", self.tmp / "bare.json"
         routes_file.write_text(json.dumps(routes))
         proc = subprocess.Popen(
-            [sys.executable, "-m", f"{__package__}.bare_server", str(routes_file), str(info_file)],
+            [sys.executable, "-m", __name__, str(routes_file), str(info_file)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -471,3 +477,62 @@ class SocketBench:
 
 def run_sockets(console: Console, **options: Any) -> int:
     return SocketBench(console, **options).run()
+
+
+# the baseline server (run as ``python -m careflow.scenarios.bench.sockets ROUTES INFO``) ----
+# A bare Starlette app served by uvicorn with the stack's own settings
+# (``careflow.scenarios.server.SERVER_OPTIONS``), one process, one port. ``ROUTES`` lists
+# ``{"method", "path", "status", "body"}``: each route reads its request's body (JSON or form, as
+# the fake would) and answers the canned ``body`` — the fake's own answer to the same request,
+# captured once — encoded per request. So the bare app does the HTTP and JSON work of the same
+# route shapes and nothing else; fake ÷ bare is the cost of the fake's rules. Its URL is written
+# to ``INFO`` once it listens.
+
+
+def endpoint(status: int, body: Any) -> Any:
+    async def answer(request: Request) -> Response:
+        if request.method in ("POST", "PUT", "PATCH"):
+            if "form" in request.headers.get("content-type", ""):
+                await request.form()
+            else:
+                raw = await request.body()
+                if raw:
+                    json.loads(raw)
+        return JSONResponse(body, status)
+
+    return answer
+
+
+def bare_app(routes: list[dict[str, Any]]) -> Starlette:
+    return Starlette(
+        routes=[
+            Route(r["path"], endpoint(r["status"], r["body"]), methods=[r["method"]])
+            for r in routes
+        ]
+    )
+
+
+def serve_bare(routes_file: str, info_file: str) -> None:
+    app = bare_app(json.loads(Path(routes_file).read_text()))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, **SERVER_OPTIONS))
+
+    async def serve() -> None:
+        import asyncio
+
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.005)
+        write_info(Path(info_file), {"url": f"http://127.0.0.1:{sock.getsockname()[1]}"})
+        await task
+
+    run_loop(serve())
+
+
+if __name__ == "__main__":
+    serve_bare(*sys.argv[1:3])
