@@ -96,6 +96,7 @@ def up(
                 console.print(f"  export {name}={value}", highlight=False, soft_wrap=True)
         if info_file is not None:
             write_info(info_file, info)
+        console.print(f"dashboard: {info['engine']['url']}/ui/", highlight=False)
         console.print("[green]ready[/green] — Ctrl-C to stop", highlight=False)
 
     try:
@@ -144,6 +145,13 @@ def demo(
             print_result(console, results[-1], quiet=quiet)
         console.print(summary_table(results, "demo summary"))
         if keep:
+            from .dashboard.showcase import run_showcase
+
+            # each scenario resets the stack: the showcase runs last, so the dashboard has a
+            # lead followed to its row and event, a test-mode event and a failed run to show
+            showcase = run_showcase(stack.urls["engine"])
+            print_result(console, showcase, quiet=True)  # only if it failed
+            console.print(f"dashboard: {stack.urls['engine']}/ui/", highlight=False)
             console.print("[green]the stack stays up[/green] — Ctrl-C to stop")
             import signal
             import threading

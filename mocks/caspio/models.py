@@ -33,7 +33,7 @@ from .records import Records, insert_row
 from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
 from .sqltext import quote
 from .state import CaspioState, Profile, Table, iso
-from .webhooks import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, Webhooks
+from .webhooks import EVENT_SOURCES, EVENT_TYPES, PLAN_MAX_THROTTLING, Webhooks
 
 __all__ = [
     "ACCESS_TTL",
@@ -41,7 +41,6 @@ __all__ = [
     "DEFAULT_ALLOWANCE",
     "EVENT_SOURCES",
     "EVENT_TYPES",
-    "LOOPBACK",
     "NAME",
     "PLAN_MAX_THROTTLING",
     "REFRESH_TTL",

@@ -7,6 +7,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from careflow.mocks.kernel.guard import is_loopback_host
+
 from .errors import BadBody, NotFound
 from .state import iso
 
@@ -25,7 +27,6 @@ EVENT_SOURCES = {
     "DataParts",
     "Extensions",
 }
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 WEBHOOK_KEYS = (
     "Id",
     "Status",
@@ -56,7 +57,7 @@ class Webhooks:
         for url in urls:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
-            loopback = host in ("127.0.0.1", "localhost", "::1") or host in LOOPBACK
+            loopback = is_loopback_host(host)
             if not parts.netloc or not (
                 parts.scheme == "https" or (parts.scheme == "http" and loopback)
             ):

@@ -19,6 +19,7 @@ from careflow.clock import VirtualClock
 from .admin import build_admin_router
 from .backend import Backend
 from .core import Kernel
+from .docs import offline_docs
 from .middleware import ADMIN_PREFIX, SandboxMiddleware, received_path
 
 
@@ -58,10 +59,11 @@ def build_fake_app(
         title=f"{title} (careflow sandbox)",
         description=f"Sandbox control plane of the {title} fake: see DESIGN.md.",
         openapi_url=f"{ADMIN_PREFIX}/openapi.json",
-        docs_url=f"{ADMIN_PREFIX}/docs",
+        docs_url=None,  # served below from package assets: no CDN, works offline
         redoc_url=None,
         lifespan=lifespan,
     )
+    offline_docs(app, f"{ADMIN_PREFIX}/docs", f"{ADMIN_PREFIX}/openapi.json", app.title)
     app.state.kernel = kernel
     app.state.backend = backend
     for router in routers:  # vendor routes first: they are what a request is most often for

@@ -29,7 +29,8 @@ from starlette.routing import Route
 from careflow.heap import settle_heap
 from careflow.mocks import VENDORS
 
-GENERIC = ("stack", "engine", "scenarios", "sockets")  # modules that belong to no vendor
+# modules that belong to no vendor
+GENERIC = ("stack", "engine", "scenarios", "dashboard", "sockets")
 
 
 @dataclass
