@@ -391,24 +391,28 @@ class Runs:
         if not (due or force):
             return
         self._purged_at, self._started_since_purge = now, 0
-        cutoff = format_instant(now - RETENTION)
-        newest_kept = "SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1 OFFSET ?"
-        with self.store.tx() as conn:
-            conn.execute("DELETE FROM runs WHERE started_at < ? AND status != 'Running'", (cutoff,))
-            conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,))
-            conn.execute("DELETE FROM audit WHERE time < ?", (cutoff,))
-            conn.execute(
-                "DELETE FROM runs WHERE status != 'Running' AND seq <= ("
-                + newest_kept.format(table="runs")
-                + ")",
-                (self.max_runs,),
-            )
-            conn.execute(  # trigger events: as many as runs (their idempotency keys go too)
-                "DELETE FROM events WHERE rowid <= (SELECT rowid FROM events ORDER BY rowid DESC"
-                " LIMIT 1 OFFSET ?)",
-                (self.max_runs,),
-            )
-            conn.execute(
-                "DELETE FROM audit WHERE seq <= (" + newest_kept.format(table="audit") + ")",
-                (self.max_audit,),
-            )
+        purge_store(self.store, format_instant(now - RETENTION), self.max_runs, self.max_audit)
+
+
+def purge_store(store: Any, cutoff: str, max_runs: int, max_audit: int) -> None:
+    """One purge pass (Runs.purge): older than ``cutoff``, and past the count caps."""
+    newest_kept = "SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1 OFFSET ?"
+    with store.tx() as conn:
+        conn.execute("DELETE FROM runs WHERE started_at < ? AND status != 'Running'", (cutoff,))
+        conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,))
+        conn.execute("DELETE FROM audit WHERE time < ?", (cutoff,))
+        conn.execute(
+            "DELETE FROM runs WHERE status != 'Running' AND seq <= ("
+            + newest_kept.format(table="runs")
+            + ")",
+            (max_runs,),
+        )
+        conn.execute(  # trigger events: as many as runs (their idempotency keys go too)
+            "DELETE FROM events WHERE rowid <= (SELECT rowid FROM events ORDER BY rowid DESC"
+            " LIMIT 1 OFFSET ?)",
+            (max_runs,),
+        )
+        conn.execute(
+            "DELETE FROM audit WHERE seq <= (" + newest_kept.format(table="audit") + ")",
+            (max_audit,),
+        )

@@ -1,9 +1,9 @@
 """``careflow bench --sockets``: the served stack against a bare Starlette app, over real sockets.
 
 The stack is started as ``careflow up --port 0`` (a child process, its real start path and
-settings); the baseline is ``bare_server`` — a bare Starlette app with the same uvicorn settings
-and the same route shapes, answering each route with the fake's own answer to the same request,
-captured once. ``wrk`` (Debian's package) drives both, one after the other, in interleaved
+settings); the baseline is ``serve_bare`` below — a bare Starlette app with the same uvicorn
+settings and the same route shapes, answering each route with the fake's own answer to the same
+request, captured once. ``wrk`` (Debian's package) drives both, one after the other, in interleaved
 rounds (the order flips each round, so a machine that slows down mid-run tilts neither side);
 each round gives a fake ÷ bare throughput ratio, and the table shows the median with its min-max
 next to the machine's load average. Then the served engine end to end (webhook → run done) and
@@ -351,8 +351,9 @@ class SocketBench:
     def engine_end_to_end(
         self, client: httpx.Client, info: dict[str, Any], pid: int
     ) -> list[tuple[str, str, str]]:
-        """Hooks fired by wrk for a few seconds, then the time until every run is done; repeated
-        until 10,000 runs (then 10,000 more) to read the stack's resident memory."""
+        """On a fresh stack: hooks fired by wrk for a few seconds, then the time until every run
+        is done; repeated until 10,000 runs (then 10,000 more) to read the stack's resident
+        memory."""
         engine = info["engine"]["url"]
         wf = self.engine_workflow(client, engine)
         script = self.tmp / "hook.lua"
@@ -432,6 +433,9 @@ class SocketBench:
                     bare, bare_url = self.start_bare(routes)
                     rows = self.compare(targets, bare_url)
                 wanted = not self.only or any(o.lower() in END_TO_END for o in self.only)
+                if wanted and rows:  # a fresh stack: the routes above filled its stores
+                    stop_up(fake)
+                    fake, info = self.start_fake()
                 extra = self.engine_end_to_end(client, info, fake.pid) if wanted else []
         finally:
             if bare is not None:
