@@ -11,6 +11,10 @@ the stack's resident memory after 10,000 runs, and again after 10,000 more.
 
 ``--up-python`` serves the stack from another interpreter (say the venv of a checkout before a
 change) against the same baseline: before/after figures from one sitting.
+
+Long on purpose: the stack's driver, the wrk runner, the end-to-end and memory rows and the bare
+baseline server they are measured against belong together (the baseline must use exactly the
+settings and route shapes this module sends).
 """
 
 from __future__ import annotations
