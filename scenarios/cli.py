@@ -70,7 +70,6 @@ def up(
     """Run every fake and the engine, one port each, until Ctrl-C (SIGINT) or SIGTERM."""
     from .server import StackServer, bind_sockets, urls_of, write_info
     from .stack import Stack
-    from .tls import local_ca
 
     if info_file is not None:
         info_file.unlink(missing_ok=True)  # a stale file must never read as "ready"
@@ -79,7 +78,11 @@ def up(
     except OSError as exc:
         console.print(f"[red]cannot bind {host}:{port}..{port + 3}: {exc}[/red] (try --port 0)")
         raise typer.Exit(1) from exc
-    ca = local_ca(host) if tls else None
+    ca = None
+    if tls:
+        from .tls import local_ca  # trustme and cryptography: only for --tls
+
+        ca = local_ca(host)
     urls = urls_of(host, sockets, "https" if ca else "http")
     stack = Stack(urls=urls, seed=seed, data_dir=data_dir, allow_remote=allow_remote)
     server = StackServer(stack, sockets, tls=ca)
@@ -347,8 +350,40 @@ def bench(
         list[str] | None, typer.Option("--only", help="Run only benchmarks whose name has this.")
     ] = None,
     quick: Annotated[bool, typer.Option(help="Fewer iterations (smoke run).")] = False,
+    sockets: Annotated[
+        bool,
+        typer.Option(
+            help="Serve the stack and a bare Starlette app on real ports and drive both with "
+            "wrk in interleaved rounds (fake ÷ bare per route, engine end to end, memory)."
+        ),
+    ] = False,
+    rounds: Annotated[int | None, typer.Option(help="--sockets: rounds per route.")] = None,
+    seconds: Annotated[float | None, typer.Option(help="--sockets: seconds per wrk run.")] = None,
+    connections: Annotated[int, typer.Option(help="--sockets: wrk connections.")] = 10,
+    up_python: Annotated[
+        str | None,
+        typer.Option(
+            help="--sockets: serve the stack with this Python's careflow (e.g. a checkout "
+            "before a change), against the same bare baseline."
+        ),
+    ] = None,
 ) -> None:
-    """Measure cold start and per-request costs against a bare Starlette baseline."""
+    """Measure cold start and per-request costs against a bare Starlette baseline (in-process),
+    or with --sockets over real sockets with wrk."""
+    if sockets:
+        from .bench.sockets import run_sockets
+
+        raise typer.Exit(
+            run_sockets(
+                console,
+                quick=quick,
+                rounds=rounds,
+                seconds=seconds,
+                connections=connections,
+                up_python=up_python,
+                only=only or [],
+            )
+        )
     from .bench import run_benchmarks
 
     raise typer.Exit(run_benchmarks(console, only=only or [], quick=quick))

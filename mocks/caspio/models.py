@@ -36,7 +36,7 @@ from .meter import DEFAULT_ALLOWANCE, count_call
 from .passwords import Passwords
 from .records import Records, insert_row
 from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Profile, Table, iso
 from .webhooks import EVENT_SOURCES, EVENT_TYPES, PLAN_MAX_THROTTLING, Webhooks
 

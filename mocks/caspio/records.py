@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadBody, BadQuery, FieldNotFound, SqlError
 from .schema import AUTO_TYPES
-from .sql import SqlRefused, Translator, quote
+from .sqltext import SqlRefused, quote
 from .state import CaspioState, Table, iso, sql_message, transaction
 from .values import convert, where_value
 
 if TYPE_CHECKING:
     from .models import CaspioBackend
+    from .sql import Translator
 
 
 class Records:
@@ -31,6 +32,8 @@ class Records:
         self.backend = backend
 
     def translator(self, table: Table) -> Translator:
+        from .sql import Translator  # sqlglot loads with the first query clause
+
         return Translator(
             table.columns(),
             forbidden=table.passwords(),

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from .errors import BadBody, NotFound
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Table, transaction
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -20,6 +20,7 @@ from .fields import (
     apply_values,
     blank_lead,
 )
+from .lead_index import index_of, note_stored
 from .state import PAGE_DEFAULT, PAGE_MAX, RANGE_DAYS, ApiKey, WCState, int_param, parse_date, stamp
 
 if TYPE_CHECKING:
@@ -49,17 +50,23 @@ class Leads:
         if order not in ("asc", "desc"):
             raise WCError("Invalid order parameter.")
         predicates = self._filters(query)
-        leads = [
-            lead
-            for lead in state.leads.values()
-            if lead["profile_id"] in profiles and all(p(lead) for p in predicates)
-        ]
-        leads.sort(
-            key=lambda lead: (lead["date_created"], lead["lead_id"]), reverse=order == "desc"
-        )
-        total = len(leads)
+        if predicates:
+            leads = [
+                lead
+                for lead in state.leads.values()
+                if lead["profile_id"] in profiles and all(p(lead) for p in predicates)
+            ]
+            leads.sort(
+                key=lambda lead: (lead["date_created"], lead["lead_id"]), reverse=order == "desc"
+            )
+            total = len(leads)
+            chunk = leads[(page - 1) * per_page : page * per_page]
+        else:  # no filter: the index gives the page in list order, at the cost of the page
+            total, ids = index_of(state).page(
+                profiles, (page - 1) * per_page, per_page, descending=order == "desc"
+            )
+            chunk = [state.leads[lead_id] for lead_id in ids]
         pages = (total + per_page - 1) // per_page
-        chunk = leads[(page - 1) * per_page : page * per_page]
         journey = query.get("customer_journey") == "true"
         scoped = key.kind == "profile" or query.get("profile_id") not in (None, "")
         # §5.2 key order: page_number, leads_per_page, total_pages, total_leads, leads
@@ -254,7 +261,9 @@ class Leads:
 
     @staticmethod
     def store_lead(state: WCState, lead: dict[str, Any]) -> None:
+        old = state.leads.get(lead["lead_id"])
         state.leads[lead["lead_id"]] = lead
+        note_stored(state, lead, old)
         state.next_ids["lead"] = max(state.next_ids["lead"], lead["lead_id"] + 1)
 
     def edit_lead(
@@ -287,6 +296,6 @@ class Leads:
             # and no Update webhook fires (a workflow updating its own trigger lead stops here)
             return lead
         updated["last_updated"] = stamp(self.backend.kernel.clock.now())
-        state.leads[lead["lead_id"]] = updated
+        self.store_lead(state, updated)
         self.backend.hooks.notify(tenant, state, updated, "update")
         return updated

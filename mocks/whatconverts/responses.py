@@ -18,7 +18,7 @@ from careflow.mocks.kernel.spec import RequestValidator
 from . import accounts as acc
 from . import recordings
 from .errors import WCError
-from .inflight import SLOT
+from .inflight import CALLER, SLOT
 from .models import (
     MAPS,
     ApiKey,
@@ -115,6 +115,18 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     def spec() -> dict[str, Any]:
         return vendor_spec()
 
+    def caller_of(request: Request) -> tuple[str, WCState, ApiKey]:
+        """The caller the in-flight counter authenticated, while it still holds (same header,
+        the key still in its tenant's current state); else authenticate now."""
+        header = request.headers.get("authorization")
+        seen = getattr(request.state, CALLER, None)
+        if seen is not None and seen[0] == header:
+            tenant, state, key = seen[1]
+            current = backend.has_tenant(tenant) and backend.state(tenant) is state
+            if current and state.keys.get(key.token) is key:
+                return tenant, state, key  # type: ignore[no-any-return]
+        return backend.authenticate(header)
+
     async def handle(
         request: Request, work: Callable[[str, WCState, ApiKey], Any], *, read_only: bool = False
     ) -> Any:
@@ -122,7 +134,7 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
         catch-all — after ``work`` for a read (it changes nothing), inside it for a write."""
         origin = recordings.ORIGIN.set(str(request.base_url).rstrip("/"))
         try:
-            tenant, state, key = backend.authenticate(request.headers.get("authorization"))
+            tenant, state, key = caller_of(request)
             request.state.tenant = tenant
             backend.admit(getattr(request.state, SLOT, 1))
             backend.count_request(state, key)

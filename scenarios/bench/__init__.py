@@ -26,9 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from careflow.heap import settle_heap
 from careflow.mocks import VENDORS
 
-GENERIC = ("stack", "engine", "scenarios", "dashboard")  # modules that belong to no vendor
+# modules that belong to no vendor
+GENERIC = ("stack", "engine", "scenarios", "dashboard", "sockets")
 
 
 @dataclass
@@ -114,6 +116,7 @@ def run_async(coro: Awaitable[Any]) -> Any:
 
 def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
     ctx = BenchContext(quick=quick)
+    settle_heap()  # the garbage-collector settings of ``careflow up``, which these stand for
     table = Table(title="careflow bench" + (" (quick)" if quick else ""))
     for column in ("benchmark", "measure", "value", "baseline", "ratio", "note"):
         table.add_column(column, overflow="fold")
