@@ -229,7 +229,8 @@ def _mount(
         _t, state, profile = caller(request)
         backend.require(profile, create=True)
         body = await _body(request)
-        backend.update_field(state, state.table(table), field, body, v2=p == "/rest/v2")
+        v2 = received_path(request.scope).startswith("/rest/v2/")
+        backend.update_field(state, state.table(table), field, body, v2=v2)
         return _empty(204)  # [C] §3
 
     @router.delete(p + "/tables/{table}/fields/{field}")

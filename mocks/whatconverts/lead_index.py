@@ -1,5 +1,5 @@
-"""The leads of one state in list order, per profile: a default page (no filters) costs its own
-size, however many leads are stored.
+"""The leads of one state in list order, per profile (facts: docs/vendors/whatconverts.md): a
+default page (no filters) costs its own size, however many leads are stored.
 
 A lead's place is ``(date_created, lead_id)`` within its ``profile_id``; none of the three can
 change once stored (§5.5: only quotable, values, lead_url and the maps are editable), so the
