@@ -1,6 +1,6 @@
-"""The lead index gives an unfiltered page exactly as sorting every lead would (whatconverts.md
-§5.2 order:
-date_created, then lead_id), for any profiles, page and order, as leads are added."""
+"""The lead index gives an unfiltered page exactly as sorting every lead would
+(whatconverts.md §5.2 order: date_created, then lead_id), for any profiles, page and order, as
+leads are added."""
 
 from __future__ import annotations
 
