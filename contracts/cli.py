@@ -241,7 +241,7 @@ def check(
 
 @contract_app.command(
     "cases",
-    help="Only the behavioural cases of contracts/cases/<vendor>.yaml.\n\n"
+    help="Only the behavioural cases of mocks/<vendor>/cases.yaml.\n\n"
     f"{VENDORS_SAID} {TARGET_SAID}",
 )
 def cases_command(

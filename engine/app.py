@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -37,6 +36,8 @@ class AuthCreate(BaseModel):
 
 
 async def _document(request: Request) -> tuple[Any, str]:
+    import yaml  # loaded with the first workflow document
+
     raw = (await request.body()).decode("utf-8", errors="replace")
     try:
         return (yaml.safe_load(raw) if raw.strip() else {}), raw
@@ -187,17 +188,17 @@ def create_app(
         status: str | None = None,
         limit: int = Query(PAGE_SIZE, ge=1, description=f"Runs per page; at most {PAGE_MAX}"),
         cursor: str | None = Query(None, description="The next_cursor of the previous page"),
-    ) -> dict[str, Any]:
-        try:
-            return engine.page_runs(workflow_id, status, limit, cursor)
+    ) -> JSONResponse:
+        try:  # a JSONResponse: FastAPI's encoder would walk every step of every run again
+            return JSONResponse(engine.page_runs(workflow_id, status, limit, cursor))
         except InvalidPage as exc:
             raise RequestValidationError(
                 [{"type": "value_error", "loc": ("query", exc.field), "msg": str(exc)}]
             ) from exc
 
     @app.get("/api/runs/{run_id}")
-    async def run(run_id: str) -> dict[str, Any]:
-        return engine.get_run(run_id)
+    async def run(run_id: str) -> JSONResponse:
+        return JSONResponse(engine.get_run(run_id))
 
     @app.post("/api/runs/{run_id}/retry", status_code=201)
     async def retry(run_id: str) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def create_app(
 
     # triggers from outside ------------------------------------------------------------------
     @app.post("/hooks/{workflow_id}", status_code=202)
-    async def hook(workflow_id: str, request: Request) -> dict[str, Any]:
+    async def hook(workflow_id: str, request: Request) -> JSONResponse:
         raw = await request.body()
         try:
             body = json.loads(raw) if raw.strip() else {}
@@ -225,6 +226,6 @@ def create_app(
             )
         except StepError as exc:
             raise HTTPException(exc.status or 400, str(exc)) from exc
-        return {"accepted": len(events), "event_ids": events}
+        return JSONResponse({"accepted": len(events), "event_ids": events}, 202)
 
     return app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .connectors import ACTIONS, TRIGGERS
@@ -85,6 +84,8 @@ class WorkflowInvalid(ValueError):
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    import yaml  # PyYAML loads with the first workflow document
+
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -104,6 +105,8 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
 
 def parse_text(text: str) -> tuple[Any, Any]:
     """(data, YAML node tree) of a YAML or JSON document (JSON is YAML)."""
+    import yaml
+
     try:
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -123,6 +126,8 @@ def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
     """Validate a workflow definition; raise ``WorkflowInvalid`` listing every problem."""
     node = None
     if text is not None:
+        import yaml
+
         try:
             node = yaml.compose(text)
         except yaml.YAMLError:

@@ -356,14 +356,53 @@ def bench(
     quick: Annotated[
         bool, typer.Option("--quick", help="Fewer iterations (smoke run).", show_default=False)
     ] = False,
+    sockets: Annotated[
+        bool,
+        typer.Option(
+            "--sockets",
+            help="Serve the stack and a bare Starlette app on real ports and drive both with "
+            "wrk in interleaved rounds (fake ÷ bare per route, engine end to end, memory).",
+            show_default=False,
+        ),
+    ] = False,
+    rounds: Annotated[
+        int | None, typer.Option(metavar="N", help="--sockets: rounds per route.")
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option(metavar="SECONDS", help="--sockets: seconds per wrk run.")
+    ] = None,
+    connections: Annotated[int, typer.Option(metavar="N", help="--sockets: wrk connections.")] = 10,
+    up_python: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PYTHON",
+            help="--sockets: serve the stack with this Python's careflow (e.g. a checkout "
+            "before a change), against the same bare baseline.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure start-up and per-request costs.
 
     Each against a bare Starlette app doing the same work (the ratio compares across
-    machines)."""
+    machines): in-process, or with --sockets over real sockets with wrk."""
+    console = console_for(as_json)
+    if sockets:
+        if as_json:
+            raise fail(console, "--json is for the in-process benchmarks, not --sockets yet", 2)
+        from .bench.sockets import run_sockets
+
+        raise typer.Exit(
+            run_sockets(
+                console,
+                quick=quick,
+                rounds=rounds,
+                seconds=seconds,
+                connections=connections,
+                up_python=up_python,
+                only=only or [],
+            )
+        )
     from .bench import run_benchmarks
 
-    raise typer.Exit(
-        run_benchmarks(console_for(as_json), only=only or [], quick=quick, as_json=as_json)
-    )
+    raise typer.Exit(run_benchmarks(console, only=only or [], quick=quick, as_json=as_json))

@@ -163,14 +163,17 @@ def build_server(options: ServeOptions) -> tuple[StackServer, Any]:
     """Bind, then build the stack and its server (and the local CA with ``--tls``)."""
     from .server import StackServer, urls_of
     from .stack import Stack
-    from .tls import local_ca
 
     sockets = bind(options)
     # bound: only now is a leftover info file known to be stale (a stack still running would
     # hold the ports), and removed so that it never reads as "ready"
     if options.info_file is not None:
         options.info_file.unlink(missing_ok=True)
-    ca = local_ca(options.host) if options.tls else None
+    ca = None
+    if options.tls:
+        from .tls import local_ca  # trustme and cryptography: only for --tls
+
+        ca = local_ca(options.host)
     urls = urls_of(options.host, sockets, "https" if ca else "http")
     stack = Stack(
         urls=urls,

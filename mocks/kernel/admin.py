@@ -8,7 +8,6 @@ import sqlite3
 import uuid
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match
@@ -64,15 +63,17 @@ async def read_document(request: Request) -> Any:
     if not raw.strip():
         return {}
     content_type = request.headers.get("content-type", "")
-    try:
-        if "yaml" in content_type:
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
+    if "yaml" not in content_type:
         try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise HTTPException(422, f"body is neither JSON nor YAML: {exc}") from exc
+            return json.loads(raw)
+        except ValueError:
+            pass  # YAML, perhaps
+    import yaml  # loaded with the first YAML document
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise HTTPException(422, f"body is neither JSON nor YAML: {exc}") from exc
 
 
 def serves(app: Any, pattern: str) -> bool:
