@@ -151,7 +151,7 @@ def demo(
     paths = [p for p in builtin_scenarios() if not only or any(o in p.name for o in only)]
     options = ServeOptions(host, port, info_file, data_dir, seed, tls)
     try:
-        with served(options, console, "careflow sandbox (demo)") as server:
+        with served(options, console, "careflow sandbox demo") as server:
             engine = server.stack.urls["engine"]
             verify = server.tls.client_context if server.tls else True
             results = _run_and_report(

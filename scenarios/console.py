@@ -94,10 +94,6 @@ def print_stack(console: Console, info: dict[str, Any], title: str = "careflow s
     console.print(Text(f"{title} (synthetic data only)", style="bold"))
     console.print(services_table(info))
     console.print()
-    console.print(
-        "demo credentials, as KEY=value lines (for a shell or a .env file; "
-        "`careflow info --json` prints them as JSON):",
-        soft_wrap=True,
-    )
+    console.print("demo credentials (KEY=value; `careflow info --json` for JSON):", soft_wrap=True)
     for line in credential_lines(info):
         console.print(line, soft_wrap=True, markup=False)
