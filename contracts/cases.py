@@ -1,7 +1,8 @@
 """Behavioural contract cases: requests and what must hold of the answers, written from the
-vendor facts (``contracts/cases/<vendor>.yaml``). The same cases run against the fake in the test
-suite and against a real URL from the CLI; steps marked ``admin`` read the sandbox's own admin
-API and are skipped on a target that has none (a real vendor).
+vendor facts (``mocks/<vendor>/cases.yaml``, read through the vendor registry). The same cases
+run against the fake in the test suite and against a real URL from the CLI; steps marked
+``admin`` read the sandbox's own admin API and are skipped on a target that has none (a real
+vendor).
 
 A case::
 
@@ -203,6 +204,8 @@ def match(actual: Any, rule: Any) -> list[str]:
     if not isinstance(rule, dict):
         return [] if actual == rule else [f"{actual!r}, expected {rule!r}"]
     problems = []
+    if rule.get("exists") is False:
+        problems.append(f"{actual!r} is present, expected no such key")
     if "equals" in rule and actual != rule["equals"]:
         problems.append(f"{actual!r}, expected {rule['equals']!r}")
     if "contains" in rule and str(rule["contains"]) not in str(actual):

@@ -211,17 +211,17 @@ def create_app(
         status: str | None = None,
         limit: int = Query(PAGE_SIZE, ge=1, description=f"Runs per page; at most {PAGE_MAX}"),
         cursor: str | None = Query(None, description="The next_cursor of the previous page"),
-    ) -> dict[str, Any]:
-        try:
-            return engine.page_runs(workflow_id, status, limit, cursor)
+    ) -> JSONResponse:
+        try:  # a JSONResponse: FastAPI's encoder would walk every step of every run again
+            return JSONResponse(engine.page_runs(workflow_id, status, limit, cursor))
         except InvalidPage as exc:
             raise RequestValidationError(
                 [{"type": "value_error", "loc": ("query", exc.field), "msg": str(exc)}]
             ) from exc
 
     @app.get("/api/runs/{run_id}")
-    async def run(run_id: str) -> dict[str, Any]:
-        return engine.get_run(run_id)
+    async def run(run_id: str) -> JSONResponse:
+        return JSONResponse(engine.get_run(run_id))
 
     @app.post("/api/runs/{run_id}/retry", status_code=201)
     async def retry(run_id: str) -> dict[str, Any]:
@@ -237,7 +237,7 @@ def create_app(
 
     # triggers from outside ------------------------------------------------------------------
     @app.post("/hooks/{workflow_id}", status_code=202)
-    async def hook(workflow_id: str, request: Request) -> dict[str, Any]:
+    async def hook(workflow_id: str, request: Request) -> JSONResponse:
         body = _json_body(request, await request.body(), "the webhook body")
         try:
             events = await engine.receive_hook(
@@ -245,7 +245,7 @@ def create_app(
             )
         except StepError as exc:
             raise HTTPException(exc.status or 400, str(exc)) from exc
-        return {"accepted": len(events), "event_ids": events}
+        return JSONResponse({"accepted": len(events), "event_ids": events}, 202)
 
     app.add_middleware(
         limits.InputGuard,

@@ -47,7 +47,12 @@ class Engine:
         engine_url: str = "http://127.0.0.1:8400",
         allow_remote: bool = False,
         secret_key: bytes | None = None,
+        max_runs: int | None = None,
+        max_audit: int | None = None,
     ) -> None:
+        """``max_runs`` / ``max_audit``: how many finished runs (and trigger events) and audit
+        rows are kept besides the 7-day retention (default ``CAREFLOW_MAX_RUNS`` /
+        ``CAREFLOW_MAX_AUDIT``, else 10,000 / 50,000; see runs.py)."""
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +66,9 @@ class Engine:
         )
         self._move_legacy_key(secret_key)
         self.workflows = Workflows(self.shared)
-        self.runs = Runs(self.shared, self.workflows, self.kick)
+        self.runs = Runs(
+            self.shared, self.workflows, self.kick, max_runs=max_runs, max_audit=max_audit
+        )
         self.executor = Executor(self.shared, self.workflows, self.runs)
         self.triggers = Triggers(self.shared, self.workflows, self.runs)
         self._lock = asyncio.Lock()

@@ -61,8 +61,10 @@ class Executor:
         self.runs = runs
 
     async def advance(self, run_id: str) -> int:
-        """Run a run's steps until it ends or waits; commit after every step. The run's record
-        is read once; after each step only its status is (a cancel may have landed)."""
+        """Run a run's steps until it ends or waits; commit after every step (consecutive local
+        steps, which compute in-process and are run again after a crash, commit together). The
+        run's record is read once; after each step only its status is (a cancel may have
+        landed)."""
         ran = 0
         store = self.shared.store
         row = store.one("SELECT * FROM runs WHERE id = ?", run_id)
@@ -70,12 +72,16 @@ class Executor:
             return ran
         data = json.loads(row["data"])
         status, wake_at = row["status"], row["wake_at"]
+        unsaved = False  # local steps ran since the last commit
+        seen = store.interventions
         try:
             workflow: WorkflowDef | None = self.workflows.workflow(row["workflow_id"])
         except NotFound:
             workflow = None  # the step ends the run as Terminated
         while True:
             if status != "Running" or (wake_at and wake_at > self.shared.now()):
+                if unsaved:
+                    self.runs.save(run_id, data)
                 return ran
             index = next(
                 (
@@ -89,7 +95,10 @@ class Executor:
                 self.runs.finish(run_id, data, "Completed")
                 return ran
             ran += 1
-            await self.run_step(row, data, index, workflow)
+            unsaved = await self.run_step(row, data, index, workflow)
+            if unsaved and store.interventions == seen:
+                continue  # a local step sets no wait, and no run's status was changed meanwhile
+            seen = store.interventions
             fresh = store.one("SELECT status, wake_at FROM runs WHERE id = ?", run_id)
             if fresh is None:
                 return ran
@@ -97,14 +106,16 @@ class Executor:
 
     async def run_step(
         self, row: Any, data: dict[str, Any], index: int, workflow: WorkflowDef | None = None
-    ) -> None:
+    ) -> bool:
+        """Run the step at ``index``; True when its record is left for the caller to commit (a
+        local step followed by another local step, or by the end of the run)."""
         step_rec = data["steps"][index]
         step = StepDef.model_validate(step_rec["def"])
         try:
             workflow = workflow or self.workflows.workflow(row["workflow_id"])
         except NotFound:
             self.runs.finish(row["id"], data, "Terminated")
-            return
+            return False
         step_rec.update(
             status="Running",
             attempts=step_rec["attempts"] + 1,
@@ -133,7 +144,7 @@ class Executor:
             output, directive = directed(await self.invoke(step, ctx, params))
         except StepError as exc:
             self._failed(row, data, step_rec, ctx, exc)
-            return
+            return False
         self._record_usage(step_rec, data, ctx)
         remember_written(self.shared, row["workflow_id"], workflow, step, output)
         step_rec.update(
@@ -145,7 +156,11 @@ class Executor:
         )
         step_rec.pop("next_attempt_at", None)
         data["outputs"][step.id] = output
-        self.runs.save(row["id"], data, wake_at=_follow(directive, data, index))
+        wake = _follow(directive, data, index)
+        if wake is None and action_cls is not None and action_cls.local and _next_is_local(data):
+            return True
+        self.runs.save(row["id"], data, wake_at=wake)
+        return False
 
     def _failed(
         self, row: Any, data: dict[str, Any], step_rec: dict[str, Any], ctx: Context, exc: StepError
@@ -227,6 +242,15 @@ class Executor:
         for meter, n in ctx.usage.items():
             usage[meter] = usage.get(meter, 0) + n
             data["usage"][meter] = data["usage"].get(meter, 0) + n
+
+
+def _next_is_local(data: dict[str, Any]) -> bool:
+    """Is the run's next step local, or is there none (the run's end commits it)?"""
+    for step in data["steps"]:
+        if step["status"] not in ("Completed", "Skipped"):
+            action_cls = ACTIONS.get((step["app"], step["action"]))
+            return action_cls is not None and action_cls.local
+    return True
 
 
 def _follow(directive: Directive | None, data: dict[str, Any], index: int) -> str | None:

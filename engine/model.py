@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .connectors import ACTIONS, TRIGGERS
@@ -90,6 +89,8 @@ class WorkflowInvalid(ValueError):
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    import yaml  # PyYAML loads with the first workflow document
+
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -109,6 +110,8 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
 
 def parse_text(text: str) -> tuple[Any, Any]:
     """(data, YAML node tree) of a YAML or JSON document (JSON is YAML)."""
+    import yaml
+
     try:
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -134,6 +137,8 @@ def load_workflow(data: Any, text: str | None = None) -> WorkflowDef:
         if not nodes:
             nodes.append(None)
             if text is not None and len(text) <= LINES_LIMIT:
+                import yaml
+
                 with contextlib.suppress(yaml.YAMLError):
                     nodes[0] = yaml.compose(text)
         return nodes[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,10 +22,27 @@ from .shared import Conflict, NotFound, Shared, new_id
 from .workflows import Workflows
 
 RETENTION = timedelta(days=7)  # [C] keragon.md §6: run data kept 7 days only
+# Besides the 7 days, a count cap (on a real clock nothing may be 7 days old for a long time):
+# the newest finished runs, trigger events and audit rows kept. A running run is never purged.
+MAX_RUNS = 10_000
+MAX_AUDIT = 50_000
+RUNS_ENV, AUDIT_ENV = "CAREFLOW_MAX_RUNS", "CAREFLOW_MAX_AUDIT"
+PURGE_EVERY = 500  # new runs between two purges (each reads the tables once) ...
+PURGE_AFTER = timedelta(minutes=1)  # ... or this much clock time
 STATUSES = ("Running", "Completed", "Failed", "Canceled", "Terminated")
 PAGE_SIZE = 100  # DESIGN.md "Engine HTTP API": the default limit of GET /api/runs
 PAGE_MAX = 1_000  # ... and larger limits are clamped to this
 _CURSOR = "runs:"
+
+
+def cap_from_env(name: str, default: int) -> int:
+    """A positive whole number from the environment variable ``name``, else ``default``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 class InvalidPage(ValueError):
@@ -92,11 +110,25 @@ def run_dict(row: Any) -> dict[str, Any]:
 
 
 class Runs:
-    def __init__(self, shared: Shared, workflows: Workflows, kick: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        workflows: Workflows,
+        kick: Callable[[], None],
+        *,
+        max_runs: int | None = None,
+        max_audit: int | None = None,
+    ) -> None:
         self.shared = shared
         self.store = shared.store
         self.workflows = workflows
         self.kick = kick  # asks the engine to drive what is due (coalesced)
+        self.max_runs = max_runs if max_runs is not None else cap_from_env(RUNS_ENV, MAX_RUNS)
+        self.max_audit = max_audit if max_audit is not None else cap_from_env(AUDIT_ENV, MAX_AUDIT)
+        if self.max_runs < 1 or self.max_audit < 1:
+            raise ValueError("max_runs and max_audit must be at least 1")
+        self._started_since_purge = 0
+        self._purged_at: Any = None  # the clock's instant at the last purge
 
     # starting -------------------------------------------------------------------------------
     def accept(
@@ -129,6 +161,7 @@ class Runs:
                 if not inserted:
                     continue  # seen before: no second run
                 accepted.append(event_id)
+                self._started_since_purge += 1
                 cid = correlation_id or event_id
                 self.new_run(conn, workflow_id, record, cid, event_id=event_id)
                 self.store.audit(
@@ -240,6 +273,7 @@ class Runs:
         if run["status"] != "Running":
             raise Conflict(f"run {run_id} is {run['status']}; only a running run can be canceled")
         now = self.shared.now()
+        self.store.interventions += 1
         with self.store.tx() as conn:
             conn.execute(
                 "UPDATE runs SET status = 'Canceled', ended_at = ?, wake_at = NULL WHERE id = ?",
@@ -343,8 +377,42 @@ class Runs:
                     )
                     self.finish(row["id"], data, "Failed")
 
-    def purge(self) -> None:
-        cutoff = format_instant(self.shared.clock.now() - RETENTION)
-        with self.store.tx() as conn:
-            conn.execute("DELETE FROM runs WHERE started_at < ? AND status != 'Running'", (cutoff,))
-            conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,))
+    def purge(self, *, force: bool = False) -> None:
+        """Forget finished runs, trigger events and audit rows older than the retention, and
+        all but the newest ``max_runs`` / ``max_audit``. Each pass reads the tables, so it runs
+        every ``PURGE_EVERY`` new runs or ``PURGE_AFTER`` of clock time (or when forced); a cap
+        may be passed by that much in between."""
+        now = self.shared.clock.now()
+        due = (
+            self._purged_at is None
+            or self._started_since_purge >= PURGE_EVERY
+            or abs(now - self._purged_at) >= PURGE_AFTER
+        )
+        if not (due or force):
+            return
+        self._purged_at, self._started_since_purge = now, 0
+        purge_store(self.store, format_instant(now - RETENTION), self.max_runs, self.max_audit)
+
+
+def purge_store(store: Any, cutoff: str, max_runs: int, max_audit: int) -> None:
+    """One purge pass (Runs.purge): older than ``cutoff``, and past the count caps."""
+    newest_kept = "SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1 OFFSET ?"
+    with store.tx() as conn:
+        conn.execute("DELETE FROM runs WHERE started_at < ? AND status != 'Running'", (cutoff,))
+        conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,))
+        conn.execute("DELETE FROM audit WHERE time < ?", (cutoff,))
+        conn.execute(
+            "DELETE FROM runs WHERE status != 'Running' AND seq <= ("
+            + newest_kept.format(table="runs")
+            + ")",
+            (max_runs,),
+        )
+        conn.execute(  # trigger events: as many as runs (their idempotency keys go too)
+            "DELETE FROM events WHERE rowid <= (SELECT rowid FROM events ORDER BY rowid DESC"
+            " LIMIT 1 OFFSET ?)",
+            (max_runs,),
+        )
+        conn.execute(
+            "DELETE FROM audit WHERE seq <= (" + newest_kept.format(table="audit") + ")",
+            (max_audit,),
+        )

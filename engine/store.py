@@ -49,6 +49,9 @@ class Store:
             self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
         self._lock = threading.RLock()
+        # Counts status changes made from outside a run's own progress (cancel, a workflow
+        # deleted, reset): the executor re-reads a run's status after a step only when it moved.
+        self.interventions = 0
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -85,6 +88,7 @@ class Store:
         )
 
     def reset(self) -> None:
+        self.interventions += 1
         with self.tx() as conn:
             for table in ("authentications", "workflows", "events", "runs", "audit"):
                 conn.execute(f"DELETE FROM {table}")

@@ -185,6 +185,7 @@ class Workflows:
     def delete(self, workflow_id: str) -> None:
         """Forget the workflow; its running runs end Terminated in the same transaction."""
         now = self.shared.now()
+        self.store.interventions += 1
         with self.store.tx() as conn:
             conn.execute("DELETE FROM workflows WHERE id = ?", (workflow_id,))
             conn.execute(

@@ -44,8 +44,9 @@ class StackDriver:
         return cls(stack.info(), stack.client(), settle=lambda: stack.run(stack.settle()))
 
     @classmethod
-    def remote(cls, engine_url: str) -> StackDriver:
-        client = httpx.Client(timeout=30)
+    def remote(cls, engine_url: str, verify: Any = True) -> StackDriver:
+        """``verify``: what httpx trusts (``careflow up --tls``'s CA context, say)."""
+        client = httpx.Client(timeout=30, verify=verify)
         response = client.get(f"{engine_url.rstrip('/')}/__sandbox/stack")
         if response.status_code != 200:
             raise DriverError(

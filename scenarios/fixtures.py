@@ -1,110 +1,31 @@
-"""What the careflow pytest fixtures hand to a test, and the stacks behind them.
+"""The stacks behind the careflow pytest fixtures, and the remote-call guard.
 
 Imported by ``careflow.scenarios.pytest_plugin`` only when a test uses a careflow fixture: this
-module pulls in httpx, FastAPI, the fakes and the engine; the plugin itself stays cheap.
+module pulls in httpx, FastAPI, the fakes and the engine; the plugin itself stays cheap. The
+handles a test gets (``ServiceHandle``, ``StackHandle``) live in ``careflow.scenarios.handles``
+and are importable from here too.
+
+In-process, every service's URL is ``http://{service}.careflow.localhost`` (the interception's
+URLs, ``intercept.own_urls()``): a name no real server
+answers, so a ``careflow up`` running on the default ports never receives a test's calls. The
+fixture's clients, the engine's webhooks and hooks, and ``careflow_intercept`` route those URLs
+in-process; any other client sent there is stopped with a message saying what to use instead.
 """
 
 from __future__ import annotations
 
-import difflib
+import asyncio
 import socket
+import sys
 from typing import Any
 
 import httpx
 
-from careflow.mocks import VENDORS
-from careflow.mocks.kernel import Kernel, is_loopback_host
+from careflow.mocks.kernel import is_loopback_host
 
-from .stack import InProcessStack, Stack
-
-
-class ServiceHandle:
-    """One service of the stack as a test sees it."""
-
-    def __init__(self, stack: StackHandle, name: str) -> None:
-        self.stack = stack
-        self.name = name
-        self.url = stack.urls[name]
-        self.credentials: dict[str, Any] = {
-            k: v for k, v in stack.info.get(name, {}).items() if k != "url"
-        }
-
-    @property
-    def kernel(self) -> Kernel:
-        return self.stack.stack.kernel(self.name)
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """A sync client with this service's URL as base (in-process or over a socket)."""
-        return self.stack.client(self.name, **kwargs)
-
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        with self.client() as client:
-            response = client.request(method, f"/__sandbox{path}", **kwargs)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def reset(self) -> None:
-        self.admin("POST", "/reset")
-
-    def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        params = {k: v for k, v in filters.items() if v is not None}
-        return self.admin("GET", "/journal", params=params)["items"]  # type: ignore[no-any-return]
-
-    def fault(self, path: str, **spec: Any) -> dict[str, Any]:
-        return self.admin("POST", "/faults", json={"path": path, **spec})  # type: ignore[no-any-return]
-
-    def clear_faults(self) -> None:
-        self.admin("DELETE", "/faults")
-
-    def advance(self, seconds: float) -> dict[str, Any]:
-        return self.admin("POST", "/clock", json={"advance_seconds": seconds})  # type: ignore[no-any-return]
-
-
-class StackHandle:
-    """The whole stack for one test: URLs, credentials, clients, the shared clock."""
-
-    def __init__(self, mode: str, stack: Stack, client_factory: Any) -> None:
-        self.mode = mode
-        self.stack = stack
-        self.urls = dict(stack.urls)
-        self.info = stack.info()
-        self.clock = stack.clock
-        self._client_factory = client_factory
-        self.services = {name: ServiceHandle(self, name) for name in ("engine", *stack.fakes)}
-
-    def client(self, name: str | None = None, **kwargs: Any) -> httpx.Client:
-        return self._client_factory(name, **kwargs)  # type: ignore[no-any-return]
-
-    def __getitem__(self, name: str) -> ServiceHandle:
-        return self.services[name]
-
-    def reset(self) -> None:
-        """Seeded state on every service, the clock back on real time."""
-        self.clock.reset()
-        for service in self.services.values():
-            service.reset()
-
-    def unmatched(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for name in self.stack.fakes:
-            for entry in self.stack.kernel(name).journal.items():
-                if not entry.get("matched", True) and entry.get("fault") is None:
-                    out.append((name, entry))
-        return out
-
-    def known_routes(self, name: str) -> list[str]:
-        """The vendor's documented operations (its spec), as ``METHOD path``."""
-        return VENDORS[name].routes()
-
-    def unmatched_report(self) -> list[str]:
-        """One line per request no fake could serve, with the closest documented routes."""
-        problems = []
-        for name, entry in self.unmatched():
-            wanted = f"{entry['method']} {entry['path']}"
-            near = difflib.get_close_matches(wanted, self.known_routes(name), n=3, cutoff=0.4)
-            hint = f"; closest: {', '.join(near)}" if near else "; it serves no such route"
-            problems.append(f"  - {name}: {wanted} → {entry['status']}{hint}")
-        return problems
+from .handles import LoopBridge, SandboxError, ServiceHandle, StackHandle
+from .intercept import URL_HOST, InterceptStack
+from .stack import Stack
 
 
 class Stacks:
@@ -121,8 +42,33 @@ class Stacks:
 
     def _start(self, mode: str, seed: int) -> tuple[StackHandle, Any]:
         if mode == "inprocess":
-            stack = InProcessStack(seed=seed)
-            return StackHandle(mode, stack, stack.client), stack
+            return self._in_process(seed)
+        return self._served(seed)
+
+    @staticmethod
+    def _in_process(seed: int) -> tuple[StackHandle, Any]:
+        # URLs http://{service}.careflow.localhost; careflow_intercept activates this stack
+        stack = InterceptStack(seed=seed)
+
+        def async_client(name: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+            kwargs.setdefault("timeout", 30)
+            return httpx.AsyncClient(
+                transport=LoopBridge(stack.router, stack.loop),
+                base_url=stack.urls[name] if name else "",
+                **kwargs,
+            )
+
+        handle = StackHandle(
+            "inprocess",
+            stack,
+            client=stack.client,
+            async_client=async_client,
+            settle=lambda: stack.run(stack.settle()),
+        )
+        return handle, stack
+
+    @staticmethod
+    def _served(seed: int) -> tuple[StackHandle, Any]:
         from .server import StackServer, bind_sockets, urls_of
 
         sockets = bind_sockets("127.0.0.1", 0)
@@ -133,11 +79,21 @@ class Stacks:
         def client(name: str | None = None, **kwargs: Any) -> httpx.Client:
             return httpx.Client(base_url=served.urls[name] if name else "", **kwargs)
 
-        return StackHandle(mode, served, client), server
+        def async_client(name: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+            return httpx.AsyncClient(base_url=served.urls[name] if name else "", **kwargs)
+
+        def settle() -> None:
+            assert server.loop is not None
+            asyncio.run_coroutine_threadsafe(served.settle(), server.loop).result(120)
+
+        handle = StackHandle(
+            "server", served, client=client, async_client=async_client, settle=settle
+        )
+        return handle, server
 
     def close(self) -> None:
         for _handle, runner in self.stacks.values():
-            if isinstance(runner, InProcessStack):
+            if isinstance(runner, InterceptStack):
                 runner.close()
             else:
                 runner.stop_thread()
@@ -148,26 +104,57 @@ class RemoteCallBlocked(AssertionError):
     pass
 
 
+IN_PROCESS_SUFFIX = f".{URL_HOST}"
+IN_PROCESS_NOTE = "an in-process service's URL: use its .client(), or careflow_intercept"
+
+
+def _intercepted(scheme: str, host: str, port: int | None) -> bool:
+    """Whether an open ``careflow.intercept`` block answers this URL in-process."""
+    module = sys.modules.get("careflow.scenarios.intercept")
+    stack = module.active_stack() if module is not None else None
+    return stack is not None and stack.decide(scheme, host, port)[0] == "fake"
+
+
+def in_process_hint(host: str) -> str:
+    service = host[: -len(IN_PROCESS_SUFFIX)]
+    return (
+        f"{host} is the in-process {service} service's URL, where nothing listens: reach it "
+        f"with the fixture's {service}.client() or .async_client(), add the careflow_intercept "
+        "fixture (it serves these URLs, and the vendors' real hosts, to any client), or mark "
+        "the test @pytest.mark.careflow(mode='server') for real sockets"
+    )
+
+
 def block_remote(monkeypatch: Any) -> list[str]:
     """Fail any request to a host that is not loopback: httpx requests by URL, every other
-    client (urllib, requests, raw sockets) at ``connect``. Returns the list of blocked calls,
-    which the fixture checks when the test ends."""
+    client (urllib, requests, raw sockets) at ``connect``. Requests an open
+    ``careflow.intercept`` block answers in-process pass, whichever was installed first; the
+    in-process services' URLs (``*.careflow.localhost``) are refused with what to use instead.
+    Returns the list of blocked calls, which the plugin checks when the test function ends."""
     blocked: list[str] = []
     real_sync = httpx.HTTPTransport.handle_request
     real_async = httpx.AsyncHTTPTransport.handle_async_request
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
 
     def refuse(what: str, host: str) -> RemoteCallBlocked:
+        if host.endswith(IN_PROCESS_SUFFIX):
+            blocked.append(f"{what} ({IN_PROCESS_NOTE})")
+            return RemoteCallBlocked(f"careflow blocked {what}: {in_process_hint(host)}")
         blocked.append(what)
         return RemoteCallBlocked(
             f"careflow blocked a request to {host}: tests may only reach the "
-            "sandbox on loopback. Point your client at the fixture's .url instead."
+            "sandbox on loopback. Point your client at the fixture's .url instead, or add the "
+            "careflow_intercept fixture to answer the vendors' real hosts in-process."
         )
 
-    def check(request: httpx.Request) -> None:
-        if not is_loopback_host(request.url.host):
-            raise refuse(f"{request.method} {request.url}", request.url.host)
+    def check(request: Any) -> None:
+        url = request.url
+        if _intercepted(url.scheme, url.host, url.port):
+            return
+        if url.host.endswith(IN_PROCESS_SUFFIX) or not is_loopback_host(url.host):
+            raise refuse(f"{request.method} {url}", url.host)
 
     def check_address(sock: socket.socket, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
@@ -193,8 +180,25 @@ def block_remote(monkeypatch: Any) -> list[str]:
         check_address(self, address)
         return real_connect_ex(self, address)
 
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host or "")
+        if name.lower().rstrip(".").endswith(IN_PROCESS_SUFFIX):
+            raise refuse(f"lookup of {name}", name.lower().rstrip("."))
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", sync_handle)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", async_handle)
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return blocked
+
+
+__all__ = [
+    "RemoteCallBlocked",
+    "SandboxError",
+    "ServiceHandle",
+    "StackHandle",
+    "Stacks",
+    "block_remote",
+]

@@ -40,6 +40,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 URL_HOST = "careflow.localhost"  # the stack's own URLs: {service}.careflow.localhost
 
 
+def own_urls() -> dict[str, str]:
+    """The stack's own URLs, answered in-process only: ``http://{service}.careflow.localhost``
+    (``.localhost`` names are loopback, RFC 6761, so the fakes take the engine's hook URLs as
+    webhook targets over plain ``http://``, DESIGN.md "Webhook targets")."""
+    return {name: f"http://{name}.{URL_HOST}" for name in services()}
+
+
 class InterceptBlocked(AssertionError):
     """A request to a host that is neither a vendor's real host nor loopback, under intercept.
     An ``AssertionError``, so a test fails even where the code under test catches ``Exception``
@@ -66,7 +73,7 @@ class InterceptStack(InProcessStack):
     """An ``InProcessStack`` that also answers the vendors' real hosts (see the module doc)."""
 
     def __init__(self, seed: int = 0, **options: Any) -> None:
-        options.setdefault("urls", {name: f"http://{name}.{URL_HOST}" for name in services()})
+        options.setdefault("urls", own_urls())
         super().__init__(seed=seed, **options)
         self.blocked: list[str] = []
         self._netlocs = {netloc_of(url): name for name, url in self.urls.items()}

@@ -15,15 +15,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
 
+from careflow.heap import settle_heap
 from careflow.mocks.kernel.middleware import SandboxDroppedConnection
 
 from .stack import Stack, port_offsets
-from .tls import LocalCA
+
+if TYPE_CHECKING:
+    from .tls import LocalCA  # trustme and cryptography load only with --tls
 
 TLS_CLOSE_GRACE = 2.0  # seconds a stopping TLS server waits for connections before cutting them
 
@@ -41,6 +44,31 @@ class _InjectedFaultsAreNotErrors(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_InjectedFaultsAreNotErrors())
+
+# Every served app (the stack's, and the bare baseline of ``careflow bench --sockets``) runs
+# with these uvicorn settings, so that ratios compare like with like. "auto" takes uvloop and
+# httptools when installed (``uvicorn[standard]``), else asyncio and h11.
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "lifespan": "on",
+    "access_log": False,
+    "loop": "auto",
+    "http": "auto",
+}
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop uvicorn's ``loop`` setting names. The stack runs its servers on a loop of
+    its own (several servers, one loop), so the setting takes effect only through this."""
+    # log_config=None: a Config configures logging when built; this one must not
+    config = uvicorn.Config(app=None, loop=SERVER_OPTIONS["loop"], log_config=None)
+    return config.get_loop_factory()
+
+
+def run_loop(coro: Any) -> Any:
+    """``asyncio.run`` on the configured loop (uvloop when installed)."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(coro)
 
 
 class _Server(uvicorn.Server):
@@ -97,9 +125,7 @@ class StackServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: httpx.AsyncClient | None = None
         for name in ("engine", *stack.fakes):
-            config = uvicorn.Config(
-                stack.apps[name], log_level="warning", lifespan="on", access_log=False
-            )
+            config = uvicorn.Config(stack.apps[name], **SERVER_OPTIONS)
             if tls is not None:
                 config.load()  # then the context is ours (no key file on disk)
                 config.ssl = tls.server_context
@@ -169,12 +195,13 @@ class StackServer:
         """Run until SIGINT/SIGTERM (main thread)."""
 
         async def main() -> None:
+            settle_heap()  # the stack is built: its long-lived heap is never rescanned
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stop)
             await self.serve(on_ready)
 
-        asyncio.run(main())
+        run_loop(main())
 
     # threaded mode (tests) -----------------------------------------------------------------
     def start_in_thread(self, timeout: float = 30) -> threading.Thread:
@@ -211,12 +238,15 @@ def write_info(path: Path, info: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def spawn_up(info_file: Path, *extra: str, timeout: float = 30) -> subprocess.Popen[bytes]:
-    """Start ``careflow up --port 0`` in a child process; return once its info file exists."""
+def spawn_up(
+    info_file: Path, *extra: str, timeout: float = 30, python: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``careflow up --port 0`` in a child process (``python``: another interpreter's
+    careflow, e.g. a checkout before a change); return once its info file exists."""
     info_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [
-            sys.executable,
+            python or sys.executable,
             "-m",
             "careflow.scenarios.cli",
             "up",

@@ -24,6 +24,8 @@ from careflow.mocks.kernel.transports import (
     netloc_of,
 )
 
+from .dashboard import mount_dashboard
+
 DEFAULT_PORT = 8400
 
 
@@ -104,6 +106,7 @@ class Stack:
         )
         self.engine: engine.Engine = self.apps["engine"].state.engine
         self.apps["engine"].state.stack_info = self.info()
+        mount_dashboard(self.apps["engine"], self.info, lambda: self.engine.http)
 
     def kernel(self, name: str) -> Kernel:
         return self.apps[name].state.kernel

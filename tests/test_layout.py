@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ MAX_CLASS_LINES = 300
 REASON = "Long on purpose:"  # what a module's docstring says when it is over the limit
 
 
+@cache
 def modules() -> dict[str, Path]:
     """Every module of the distribution by its import name."""
     out = {"careflow": FOLDERS["careflow"] / "__init__.py"}

@@ -233,7 +233,6 @@ def test_citations_that_name_their_facts_file_resolve() -> None:
     assert bad == []
 
 
-@pytest.mark.xfail(strict=False, reason="citations normalised in a follow-up")
 def test_every_citation_names_its_facts_file() -> None:
     """(a) A short citation (``[C] §5``) is allowed only in a module whose header names its
     facts file; a § written as a source id (``§P10``) is not a citation form."""
@@ -257,7 +256,6 @@ def test_docs_point_inside_the_repository() -> None:
     assert _outside_mentions(docs) == []
 
 
-@pytest.mark.xfail(strict=False, reason="citations normalised in a follow-up")
 def test_code_points_inside_the_repository() -> None:
     """(b) No code, spec or case file points at facts outside the repository."""
     assert _outside_mentions(_files(CODE_DIRS, CODE_SUFFIXES)) == []

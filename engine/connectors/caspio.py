@@ -44,7 +44,8 @@ async def _token(ctx: Context, refresh: bool = False) -> str:
     if cached and not refresh and cached[1] > ctx.clock.now():
         return cached[0]
     # The token endpoint sits outside /integrations/rest and the fake does not meter it
-    # ([?] caspio.md §7; documented in contracts/caspio.yaml), so it is not counted here either.
+    # ([?] caspio.md §7; documented in mocks/caspio/openapi.yaml), so it is not counted here
+    # either.
     response = await send(
         ctx.http,
         VENDOR,
@@ -323,7 +324,7 @@ class _TableTrigger(Trigger):
     ) -> list[dict[str, Any]]:
         if not isinstance(body, dict):
             raise StepError("not a Caspio webhook message", retryable=False, status=400)
-        # [C] caspio.md §8.4: a message is verified by the ``secret`` in its body and its
+        # [C] caspio.md §8.3: a message is verified by the ``secret`` in its body and its
         # ``webhookId``; without a stored secret nothing can be verified, so nothing is accepted.
         secret, given = ctx.state.get("secret"), body.get("secret")
         if not secret or not isinstance(given, str) or not hmac.compare_digest(given, secret):

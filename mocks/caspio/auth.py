@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 ACCESS_TTL = 86399  # [C] §2: expires_in 86399 (24 h)
 REFRESH_TTL = timedelta(days=365)  # [C] §2: refresh token valid 1 year
+REFRESH_IDLE = timedelta(days=60)  # [C] §2: ... but only 60 days if it is never used
 
 
 class Auth:
@@ -59,7 +60,14 @@ class Auth:
                     self.backend.unbind_credential(tok)
             return True
 
-    def issue_token(self, tenant: str, profile: Profile) -> dict[str, Any]:
+    def issue_token(
+        self, tenant: str, profile: Profile, chain_expires: datetime | None = None
+    ) -> dict[str, Any]:
+        """A new access token and refresh token. ``chain_expires``: the one-year end of the
+        refresh token a refresh grant spent, which the new refresh token keeps ([?] caspio.md
+        §2: whether a refresh starts a new year is undocumented; the fake keeps the first
+        grant's year, the stricter reading); either way a refresh token lapses 60 days after
+        it was issued unless it is used ([C] §2)."""
         state = self.backend.state(tenant)
         syn = self.backend.synthetic_for(tenant)
         with state.lock:
@@ -74,7 +82,8 @@ class Auth:
             }
             state.refresh[refresh] = {
                 "profile": profile.name,
-                "expires": (now + REFRESH_TTL).isoformat(),
+                "expires": (chain_expires or now + REFRESH_TTL).isoformat(),
+                "unused_until": (now + REFRESH_IDLE).isoformat(),
             }
             self.backend.bind_credential(access, tenant)
         return {
@@ -93,19 +102,28 @@ class Auth:
                 return tenant, p
         return None
 
-    def use_refresh(self, token: str, client_id: str | None) -> tuple[str, Profile] | None:
+    def use_refresh(
+        self, token: str, client_id: str | None
+    ) -> tuple[str, Profile, datetime] | None:
+        """The tenant, profile and one-year end of a live refresh token, which is spent
+        ([I] §2: a refresh issues a new refresh token); None when unknown, past its year, or
+        never used for 60 days ([C] §2), all on the virtual clock."""
         for tenant in self.backend.tenants():
             state = self.backend.state(tenant)
             grant = state.refresh.get(token)
             if grant is None:
                 continue
             profile = state.profiles.get(grant["profile"])
-            if profile is None or datetime.fromisoformat(grant["expires"]) <= self._now():
+            now = self._now()
+            expires = datetime.fromisoformat(grant["expires"])
+            # a grant stored before the 60-day rule: its window counts from its issue
+            idle = grant.get("unused_until") or (expires - REFRESH_TTL + REFRESH_IDLE).isoformat()
+            if profile is None or expires <= now or datetime.fromisoformat(idle) <= now:
                 return None
             if client_id and client_id != profile.client_id:
                 return None
-            del state.refresh[token]  # [I] §2: a refresh issues a new refresh token
-            return tenant, profile
+            del state.refresh[token]
+            return tenant, profile, expires
         return None
 
     def authenticate(self, access_token: str) -> tuple[str, Profile] | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.mocks.kernel.core import correlation_id
 
+from . import payloads
 from .meter import count_call
 from .state import iso
 
@@ -72,16 +73,13 @@ class Messages:
                     ):
                         continue  # [C] §8.2: recordUpdate only when a value changes
                     data = {k: v for k, v in row.items() if not _is_password(table, k)}
+                    row_data = dict(data)
                     if ev["CustomPayloadFields"]:
                         keep = {f.lower() for f in ev["CustomPayloadFields"]} | {"pk_id"}
                         data = {k: v for k, v in data.items() if k.lower() in keep}
                     message = {
                         "eventId": ev["Id"],
-                        "messageId": str(
-                            uuid.uuid5(
-                                uuid.NAMESPACE_URL, f"{state.account_id}/m/{state.next_id()}"
-                            )
-                        ),
+                        "messageId": self._guid(state, "m"),
                         "webhookId": hook["Id"],
                         "accountId": state.account_id,
                         "secret": hook["Secret"],
@@ -90,7 +88,13 @@ class Messages:
                         "objectName": table.name,
                         "data": [data],
                     }
+                    template = ev.get("CustomPayloadTemplate")
                     for url in hook["OutgoingUrls"]:
+                        body: Any = message
+                        if template:
+                            # [C] §8.1-8.2: the event's template makes the body (payloads.py)
+                            meta = {**message, "callId": self._guid(state, "c")}
+                            body = payloads.render(payloads.parse(template), meta, row_data)
                         slot = self._slot(hook, kernel.clock.now())
                         # [O] §7 webhooks share the meter; never refused (the change is made)
                         count_call(state, 1, refuse=False)
@@ -98,7 +102,7 @@ class Messages:
                         hook["Calls"] = hook.get("Calls", 0) + 1
                         kernel.webhooks.enqueue(
                             url,
-                            message,
+                            body,
                             event=etype,
                             tenant=tenant,
                             headers={"Content-Type": "application/json"},
@@ -112,6 +116,11 @@ class Messages:
                         )
                         sent += 1
         return sent
+
+    @staticmethod
+    def _guid(state: CaspioState, kind: str) -> str:
+        """A GUID ([O] §8.1 messageId is a GUID), deterministic for the tenant."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{state.account_id}/{kind}/{state.next_id()}"))
 
 
 def _is_password(table: Table, name: str) -> bool:

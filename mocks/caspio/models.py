@@ -6,7 +6,10 @@ it, moto-style; every rule cites the fact in docs/vendors/caspio.md it implement
 - auth.py: web services profiles and OAuth tokens;
 - meter.py: the Integrations meter;
 - schema.py: tables and fields (DDL);
-- records.py: rows (select, insert, update, delete) and value conversion;
+- records.py: rows (select, insert, update, delete);
+- values.py: value conversion (the way Caspio converts a record's values);
+- passwords.py: password fields (list, set, reset);
+- payloads.py: custom payload templates of webhook events;
 - webhooks.py: outgoing webhooks and their events;
 - messages.py: the messages a record change sends, paced and metered.
 
@@ -23,6 +26,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +37,12 @@ from . import storage
 from .auth import ACCESS_TTL, REFRESH_TTL, Auth
 from .messages import Messages
 from .meter import DEFAULT_ALLOWANCE, count_call
+from .passwords import Passwords
 from .records import Records, insert_row
 from .schema import AUTO_TYPES, NAME, TYPES, UNIQUE_REQUIRED, Schema
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Profile, Table, iso
-from .webhooks import EVENT_SOURCES, EVENT_TYPES, LOOPBACK, PLAN_MAX_THROTTLING, Webhooks
+from .webhooks import EVENT_SOURCES, EVENT_TYPES, PLAN_MAX_THROTTLING, Webhooks
 
 __all__ = [
     "ACCESS_TTL",
@@ -45,7 +50,6 @@ __all__ = [
     "DEFAULT_ALLOWANCE",
     "EVENT_SOURCES",
     "EVENT_TYPES",
-    "LOOPBACK",
     "NAME",
     "PLAN_MAX_THROTTLING",
     "REFRESH_TTL",
@@ -92,6 +96,7 @@ class CaspioBackend(Backend[CaspioState]):
         self.auth = Auth(self)
         self.schema = Schema()
         self.records = Records(self)
+        self.passwords = Passwords(self)
         self.hooks = Webhooks(self)
         self.messages = Messages(self)
 
@@ -221,12 +226,14 @@ class CaspioBackend(Backend[CaspioState]):
         from .errors import envelope
 
         # [C] §6.2 codes by status; 401 is not in the table ([C] §2); 429 is undocumented
-        # ([?] §7): the sandbox calls it TooManyRequests.
+        # ([?] §7): the sandbox calls it TooManyRequests; a method no route takes (DELETE of a
+        # table, say) is a 405 whose code says so ([?] §6.1: every 4xx has the envelope, but no
+        # documented code fits; the code agrees with the status).
         codes = {
             401: "Unauthorized",
             403: "IpForbidden",
             404: "ObjectNotFound",
-            405: "ObjectNotFound",
+            405: "MethodNotAllowed",
             429: "TooManyRequests",
         }
         return envelope(codes.get(status, "InternalError"), message, resource)
@@ -258,8 +265,10 @@ class CaspioBackend(Backend[CaspioState]):
         self.changed_tenant(tenant)  # the profile and its tokens; rare
         return deleted
 
-    def issue_token(self, tenant: str, profile: Profile) -> dict[str, Any]:
-        grant = self.auth.issue_token(tenant, profile)
+    def issue_token(
+        self, tenant: str, profile: Profile, chain_expires: datetime | None = None
+    ) -> dict[str, Any]:
+        grant = self.auth.issue_token(tenant, profile, chain_expires)
         state = self.state(tenant)
         self.changed(state, "tokens", grant["access_token"])
         self.changed(state, "refresh", grant["refresh_token"])
@@ -269,7 +278,9 @@ class CaspioBackend(Backend[CaspioState]):
     def profile_for_client(self, client_id: str, secret: str) -> tuple[str, Profile] | None:
         return self.auth.profile_for_client(client_id, secret)
 
-    def use_refresh(self, token: str, client_id: str | None) -> tuple[str, Profile] | None:
+    def use_refresh(
+        self, token: str, client_id: str | None
+    ) -> tuple[str, Profile, datetime] | None:
         found = self.auth.use_refresh(token, client_id)
         if found is not None:
             self.changed(self.state(found[0]), "refresh", token)  # used up: deleted
@@ -297,8 +308,10 @@ class CaspioBackend(Backend[CaspioState]):
         self.table_changed(state, table)
         return added
 
-    def update_field(self, state: CaspioState, table: Table, name: str, spec: Any) -> None:
-        self.schema.update_field(state, table, name, spec)
+    def update_field(
+        self, state: CaspioState, table: Table, name: str, spec: Any, *, v2: bool = False
+    ) -> None:
+        self.schema.update_field(state, table, name, spec, v2=v2)
         self.table_changed(state, table, rows=True)  # a rename renames a key of every row
 
     def delete_field(self, state: CaspioState, table: Table, name: str) -> None:

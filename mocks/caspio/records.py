@@ -1,5 +1,5 @@
-"""Records: select, insert, update and delete rows of a table, and the conversion of values
-between the API's JSON and the stored SQLite values ([C] caspio.md §5).
+"""Records: select, insert, update and delete rows of a table, and set or reset password
+values ([C] caspio.md §3, §5); values.py converts the API's JSON values to stored ones.
 
 ``q.where`` and the other query clauses are translated by sql.py; this module runs them on the
 tenant's database and fires the table webhooks for each change (webhooks.py)."""
@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sqlite3
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadBody, BadQuery, FieldNotFound, SqlError
 from .schema import AUTO_TYPES
-from .sql import SqlRefused, Translator, quote
+from .sqltext import SqlRefused, quote
 from .state import CaspioState, Table, iso, sql_message, transaction
+from .values import convert, where_value
 
 if TYPE_CHECKING:
     from .models import CaspioBackend
-
-DATE_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
-DATE_TYPES = ("DATE/TIME", "TIMESTAMP")
+    from .sql import Translator
 
 
 class Records:
@@ -37,6 +32,8 @@ class Records:
         self.backend = backend
 
     def translator(self, table: Table) -> Translator:
+        from .sql import Translator  # sqlglot loads with the first query clause
+
         return Translator(
             table.columns(),
             forbidden=table.passwords(),
@@ -288,6 +285,10 @@ class Records:
         )
         return len(ids)
 
+    # what the other parts (passwords.py) use: the required q.where, and the rows it matches
+    where_sql = _where
+    fetch = _fetch
+
 
 def insert_row(state: CaspioState, table: Table, row: dict[str, Any]) -> None:
     """Insert stored values as they are (no validation, no automatic values, no webhooks)."""
@@ -297,65 +298,3 @@ def insert_row(state: CaspioState, table: Table, row: dict[str, Any]) -> None:
         f"VALUES ({', '.join('?' for _ in cols)})",
         [row[c] for c in cols],
     )
-
-
-def parse_date(value: Any) -> datetime:
-    """[C] §5.5 an ISO date or date-time (``'YYYY-MM-DD'`` too); ValueError otherwise."""
-    if not isinstance(value, str) or not DATE_RE.match(value):
-        raise ValueError(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-
-
-def where_value(table: Table, column: str, value: Any) -> Any:
-    """A string compared with ``column`` in q.where, as the stored value: [C] §5.5 "'YYYY-MM-DD'
-    accepted in where" for DATE/TIME (and TIMESTAMP) fields, whose values are stored as
-    ``YYYY-MM-DDTHH:MM:SS``; a bad date is SQL Server's conversion error (241)."""
-    f = table.field(column)
-    if f is None or f["Type"] not in DATE_TYPES or not isinstance(value, str):
-        return value
-    try:
-        dt = parse_date(value.strip())
-    except ValueError:
-        raise SqlRefused(
-            "Conversion failed when converting date and/or time from character string."
-        ) from None
-    return iso(dt) + (f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else "")
-
-
-def convert(f: dict[str, Any], value: Any) -> Any:
-    """[C] §5.5 write formats → the stored SQLite value; ValueError when it does not fit."""
-    t = f["Type"]
-    if value is None:
-        return None
-    if t in ("STRING", "TEXT", "FILE", "PASSWORD"):
-        if not isinstance(value, str) or (t == "STRING" and len(value) > 255):
-            raise ValueError
-        return value
-    if t in ("NUMBER", "CURRENCY"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError
-        return float(value)
-    if t == "INTEGER":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ValueError  # [O] §5.5 INTEGER rejects fractions
-        if abs(int(value)) >= 1 << 63:
-            raise ValueError
-        return int(value)
-    if t == "YES/NO":
-        if not isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    if t == "DATE/TIME":
-        return iso(parse_date(value))
-    if t.startswith("LIST-"):
-        items = f.get("ListField") or {}
-        if isinstance(value, str):
-            ids = [s.strip().strip("[]") for s in value.split(",") if s.strip()]
-        elif isinstance(value, list):
-            ids = [str(v) for v in value]
-        else:
-            raise ValueError
-        if any(i not in items for i in ids):
-            raise ValueError
-        return json.dumps({i: items[i] for i in ids})
-    raise ValueError

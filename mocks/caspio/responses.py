@@ -1,6 +1,7 @@
 """HTTP translation for the Caspio REST API: ``/oauth/token`` and the table, record and
 outgoing-webhook operations under ``/integrations/rest/v3`` (also answered under ``/rest/v2``,
-[C] caspio.md §1 v2 base, same shapes for these operations)."""
+[C] caspio.md §1 v2 base, same shapes for these operations: the kernel routes a v2 path as its
+v3 spelling, ``Vendor.path_aliases``, so the routes exist once)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from careflow.limits import body_json
+from careflow.mocks.kernel.middleware import received_path
 
 from .errors import BadBody, BadQuery, CaspioError, Unauthorized, request_id
 from .models import CaspioBackend, CaspioState, Profile
 from .vendor import VENDOR
 
-PREFIXES = ("/integrations/rest/v3", "/rest/v2")
+PREFIX = "/integrations/rest/v3"
 Q_PARAMS = {
     "select": "select",
     "where": "where",
@@ -131,15 +133,18 @@ def build_router(backend: CaspioBackend) -> APIRouter:
                 client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return _oauth_error("invalid_client")
+        chain_expires = None
         if grant == "client_credentials":
             found = backend.profile_for_client(client_id, secret)
         elif grant == "refresh_token":
             rt = str(form.get("refresh_token") or "")
-            found = backend.use_refresh(rt, client_id or None)
+            spent = backend.use_refresh(rt, client_id or None)
+            found = None if spent is None else (spent[0], spent[1])
             if found and client_id and found[1].client_secret != secret:
                 found = None
             if found is None:
                 return _oauth_error("invalid_grant")
+            chain_expires = spent[2] if spent else None
         else:
             return _oauth_error("unsupported_grant_type")
         if found is None:
@@ -148,15 +153,14 @@ def build_router(backend: CaspioBackend) -> APIRouter:
         request.state.tenant = tenant
         if not profile.enabled:
             raise CaspioError("Profile is disabled", code="ProfileDisabled")  # [C] §2
-        return _json(backend.issue_token(tenant, profile))
+        return _json(backend.issue_token(tenant, profile, chain_expires))
 
     @router.get("/integrations/rest/v3/swagger/documentation")
-    def documentation() -> JSONResponse:
+    async def documentation() -> JSONResponse:
         """[O] §1: the raw Swagger is served without auth at this path."""
         return JSONResponse(VENDOR.spec())
 
-    for prefix in PREFIXES:
-        _mount(router, prefix, backend, hooks, caller)
+    _mount(router, PREFIX, backend, hooks, caller)
     return router
 
 
@@ -174,7 +178,7 @@ def _mount(
 ) -> None:
     # tables --------------------------------------------------------------------------------
     @router.get(p + "/tables")
-    def list_tables(request: Request) -> JSONResponse:
+    async def list_tables(request: Request) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
         return _json({"Result": [t.name for t in state.tables.values()]})  # [C] §3 string[]
@@ -193,14 +197,14 @@ def _mount(
         return _empty(201)  # [C] §3 empty 201
 
     @router.get(p + "/tables/{table}")
-    def get_table(request: Request, table: str) -> JSONResponse:
+    async def get_table(request: Request, table: str) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
         t = state.table(table)
         return _json({"Result": {"Name": t.name, "Note": t.note}})
 
     @router.get(p + "/tables/{table}/fields")
-    def list_fields(request: Request, table: str) -> JSONResponse:
+    async def list_fields(request: Request, table: str) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
         return _json({"Result": state.table(table).fields})  # [C] §4.1 PK_ID not listed
@@ -214,7 +218,7 @@ def _mount(
         return _empty(201)
 
     @router.get(p + "/tables/{table}/fields/{field}")
-    def get_field(request: Request, table: str, field: str) -> JSONResponse:
+    async def get_field(request: Request, table: str, field: str) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
         f = state.table(table).field(field)
@@ -228,11 +232,13 @@ def _mount(
     async def update_field(request: Request, table: str, field: str) -> Response:
         _t, state, profile = caller(request)
         backend.require(profile, create=True)
-        backend.update_field(state, state.table(table), field, await _body(request))
+        body = await _body(request)
+        v2 = received_path(request.scope).startswith("/rest/v2/")
+        backend.update_field(state, state.table(table), field, body, v2=v2)
         return _empty(204)  # [C] §3
 
     @router.delete(p + "/tables/{table}/fields/{field}")
-    def delete_field(request: Request, table: str, field: str) -> Response:
+    async def delete_field(request: Request, table: str, field: str) -> Response:
         _t, state, profile = caller(request)
         backend.require(profile, create=True)
         backend.delete_field(state, state.table(table), field)
@@ -240,7 +246,7 @@ def _mount(
 
     # records -------------------------------------------------------------------------------
     @router.get(p + "/tables/{table}/records")
-    def get_records(request: Request, table: str) -> JSONResponse:
+    async def get_records(request: Request, table: str) -> JSONResponse:
         _t, state, profile = caller(request)
         backend.require(profile)
         t = state.table(table)
@@ -256,7 +262,8 @@ def _mount(
         if rows:
             return _json({"Result": [row]}, 201)  # [C] §5.2
         response = _empty(201)
-        response.headers["Location"] = f"{request.url.path}/{row['PK_ID']}"  # [O] §5.2
+        path = received_path(request.scope)  # a v2 call is answered in v2 spelling
+        response.headers["Location"] = f"{path}/{row['PK_ID']}"  # [O] §5.2
         return response
 
     @router.put(p + "/tables/{table}/records")
@@ -278,9 +285,34 @@ def _mount(
         q = record_query(request, write=True)
         return _json({"RecordsAffected": backend.delete(tenant, state, t, q.get("where"))})
 
+    # password fields ([C] §3, §5.6) ------------------------------------------------------------
+    @router.get(p + "/tables/{table}/passwordFields")
+    def list_password_fields(request: Request, table: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        return _json({"Result": backend.passwords.fields(state.table(table))})
+
+    @router.put(p + "/tables/{table}/passwordFields/{field}")
+    async def set_password(request: Request, table: str, field: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        t = state.table(table)
+        q = record_query(request, write=True)
+        body = await _body(request)
+        n = backend.passwords.set(state, t, field, q.get("where"), body)
+        return _json({"RecordsAffected": n})
+
+    @router.delete(p + "/tables/{table}/passwordFields/{field}")
+    def reset_password(request: Request, table: str, field: str) -> JSONResponse:
+        _t, state, profile = caller(request)
+        backend.require(profile)
+        t = state.table(table)
+        q = record_query(request, write=True)
+        return _json({"RecordsAffected": backend.passwords.reset(state, t, field, q.get("where"))})
+
     # outgoing webhooks ------------------------------------------------------------------------
     @router.get(p + "/outgoingWebhooks")
-    def list_webhooks(request: Request) -> JSONResponse:
+    async def list_webhooks(request: Request) -> JSONResponse:
         _t, state, _p = caller(request)
         # [C] §8.1 Swagger: a bare array (n8n's Result[] reading is the conflicting source)
         return _json([hooks.public(h) for h in state.webhooks.values()])
@@ -291,7 +323,7 @@ def _mount(
         return _json(hooks.create(state, profile, await _body(request)), 201)
 
     @router.get(p + "/outgoingWebhooks/{hook_id}")
-    def get_webhook(request: Request, hook_id: str) -> JSONResponse:
+    async def get_webhook(request: Request, hook_id: str) -> JSONResponse:
         _t, state, _p = caller(request)
         return _json(hooks.public(hooks.get(state, hook_id), detail=True))
 
@@ -302,13 +334,13 @@ def _mount(
         return _json(hooks.update(state, profile, hook_id, await _body(request)))
 
     @router.delete(p + "/outgoingWebhooks/{hook_id}")
-    def delete_webhook(request: Request, hook_id: str) -> Response:
+    async def delete_webhook(request: Request, hook_id: str) -> Response:
         _t, state, _p = caller(request)
         hooks.delete(state, hook_id)
         return _empty(204)
 
     @router.get(p + "/outgoingWebhooks/{hook_id}/events")
-    def list_events(request: Request, hook_id: str) -> JSONResponse:
+    async def list_events(request: Request, hook_id: str) -> JSONResponse:
         _t, state, _p = caller(request)
         return _json(list(hooks.get(state, hook_id)["Events"].values()))
 
@@ -319,7 +351,7 @@ def _mount(
         return _json(hooks.add_event(state, profile, hook_id, await _body(request)), 201)
 
     @router.get(p + "/outgoingWebhooks/{hook_id}/events/{event_id}")
-    def get_event(request: Request, hook_id: str, event_id: str) -> JSONResponse:
+    async def get_event(request: Request, hook_id: str, event_id: str) -> JSONResponse:
         _t, state, _p = caller(request)
         ev = hooks.event(state, hook_id, event_id)
         return _json({**ev, "Messages": 0, "Calls": 0, "Errors": 0})
@@ -332,7 +364,7 @@ def _mount(
         return _json(hooks.update_event(state, profile, hook_id, event_id, body))
 
     @router.delete(p + "/outgoingWebhooks/{hook_id}/events/{event_id}")
-    def delete_event(request: Request, hook_id: str, event_id: str) -> Response:
+    async def delete_event(request: Request, hook_id: str, event_id: str) -> Response:
         _t, state, _p = caller(request)
         hooks.delete_event(state, hook_id, event_id)
         return _empty(204)

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from .errors import BadBody, NotFound
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Table, transaction
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -37,6 +37,25 @@ TYPES: dict[str, str] = {
 }
 AUTO_TYPES = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID", "TIMESTAMP"}
 UNIQUE_REQUIRED = {"AUTONUMBER", "PREFIXED AUTONUMBER", "GUID", "RANDOM ID"}  # [C] §4.1
+# [C] §3 UpdateFieldModel's properties (v3 names; v2 writes each with "New" before it)
+UPDATE_FIELDS = frozenset(
+    {
+        "Name",
+        "Type",
+        "Unique",
+        "UniqueAllowNulls",
+        "Label",
+        "Description",
+        "DisplayOrder",
+        "OnInsert",
+        "OnUpdate",
+        "TimeZone",
+        "Format",
+        "Prefix",
+        "Length",
+        "ListField",
+    }
+)
 
 
 class Schema:
@@ -153,14 +172,20 @@ class Schema:
             table.fields.append(obj)
             return obj
 
-    def update_field(self, state: CaspioState, table: Table, name: str, spec: Any) -> None:
-        """[C] §3: v3 UpdateFieldModel uses plain names (Name, Label, Description, ...)."""
+    def update_field(
+        self, state: CaspioState, table: Table, name: str, spec: Any, *, v2: bool = False
+    ) -> None:
+        """[C] §3: v3's UpdateFieldModel uses plain names (``Name``, ``Label``, …), v2's the
+        same names with ``New`` before them (``NewName``, ``NewLabel``, …: the v2 SDK's
+        ``validFieldPropertiesOnUpdate``, source [S3] of caspio.md). A name of the other
+        version is refused, naming the one to use ([?] §3: what Caspio does with it is
+        undocumented; refusing beats dropping the change silently)."""
         f = table.field(name)
         if f is None:
             raise NotFound("Requested object not found")
         if not isinstance(spec, dict) or not spec:
             raise BadBody("Required body parameter absent or has incorrect format")
-        spec = {k.removeprefix("New"): v for k, v in spec.items()}  # v2 NewName, NewType, ...
+        spec = self._update_names(spec, v2=v2)
         with state.lock:
             if "Type" in spec and str(spec["Type"]).upper() != f["Type"]:
                 raise BadBody("Changing a field's Type is not supported by the sandbox.")
@@ -188,6 +213,25 @@ class Schema:
             for key in ("Label", "Description"):
                 if key in spec:
                     f[key] = spec[key]
+
+    @staticmethod
+    def _update_names(spec: dict[str, Any], *, v2: bool) -> dict[str, Any]:
+        """The body's properties under their v3 names; a name of the other version → 400."""
+        out: dict[str, Any] = {}
+        for key, value in spec.items():
+            plain = key[3:] if key.startswith("New") and key[3:] in UPDATE_FIELDS else None
+            if v2 and plain is None and key in UPDATE_FIELDS:
+                raise BadBody(
+                    f"'{key}' is the v3 name of this property; on /rest/v2 a field update "
+                    f"takes 'New{key}'."
+                )
+            if not v2 and plain is not None:
+                raise BadBody(
+                    f"'{key}' is the v2 name of this property; on /integrations/rest/v3 a "
+                    f"field update takes '{plain}'."
+                )
+            out[plain or key] = value
+        return out
 
     def delete_field(self, state: CaspioState, table: Table, name: str) -> None:
         f = table.field(name)

@@ -13,19 +13,29 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from .sqltext import SqlRefused, quote
+
 MAX_CLAUSE = 2047  # [C] §5.1: the request URI is at most 2,047 characters
 INT64 = 1 << 63  # SQLite binds integers as 64-bit
 MAX_PRECISION = 38  # SQL Server's numeric: at most 38 digits (error 1007)
 
 
-class SqlRefused(ValueError):
-    """Text the fake will not run; the message reads like SQL Server's."""
+PARSED_KEPT = 1024  # parsed clause texts kept (clients repeat the same few q.where texts)
+
+
+@lru_cache(maxsize=PARSED_KEPT)
+def _parse_tsql(sql: str) -> tuple[exp.Expression | None, ...]:
+    """sqlglot's parse of one clause text, cached by text: a tree is only ever read after this
+    (rendering walks it), so one parse serves every request that sends the same text. A text
+    that does not parse raises each time (errors are not cached)."""
+    return tuple(sqlglot.parse(sql, read="tsql"))
 
 
 COMPARISONS: dict[type[exp.Expression], str] = {
@@ -202,7 +212,7 @@ class Translator:
         if not text.strip():
             raise SqlRefused("Incorrect syntax near ''.")
         try:
-            statements = sqlglot.parse(sql, read="tsql")
+            statements = _parse_tsql(sql)
         except SqlglotError as exc:
             raise SqlRefused(f"Incorrect syntax near '{_near(text, exc)}'.") from None
         except (ValueError, TypeError, RecursionError, KeyError, IndexError):
@@ -352,10 +362,6 @@ def _check_condition(node: exp.Expression) -> None:
             f"expected, near '{_short(node)}'."
         )
     return None
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _in_aggregate(node: exp.Expression, top: exp.Expression) -> bool:

@@ -1,4 +1,5 @@
-"""The Caspio fake as the rest of careflow sees it (``careflow.mocks.VENDORS``)."""
+"""The Caspio fake as the rest of careflow sees it (``careflow.mocks.VENDORS``). Facts:
+docs/vendors/caspio.md."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ VENDOR = Vendor(
     # [C] caspio.md §1: /rest/v2 serves the same operations as /integrations/rest/v3
     path_aliases=(("/rest/v2/", "/integrations/rest/v3/"),),
     # [C] caspio.md §4.1, §8.1: tables, fields and webhooks carry their own `Name`; only record
-    # rows (§5: …/records) hold people's data
+    # rows (caspio.md §5: …/records) hold people's data
     record_paths=r"/records(/|$)",
     # [C] caspio.md §2 token_type/expires_in; §6.1-6.2 the error envelope's Code
     value_keys=("Code", "token_type", "expires_in", "error"),

@@ -7,6 +7,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from careflow.mocks.kernel.guard import is_loopback_host
+
+from . import payloads
 from .errors import BadBody, NotFound
 from .state import iso
 
@@ -25,7 +28,6 @@ EVENT_SOURCES = {
     "DataParts",
     "Extensions",
 }
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 WEBHOOK_KEYS = (
     "Id",
     "Status",
@@ -56,7 +58,7 @@ class Webhooks:
         for url in urls:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
-            loopback = host in ("127.0.0.1", "localhost", "::1") or host in LOOPBACK
+            loopback = is_loopback_host(host)
             if not parts.netloc or not (
                 parts.scheme == "https" or (parts.scheme == "http" and loopback)
             ):
@@ -218,11 +220,21 @@ class Webhooks:
         template = body.get("CustomPayloadTemplate")
         if template is not None and not isinstance(template, str):
             raise BadBody("CustomPayloadTemplate must be a string.")
+        if template:  # [C] §8.1-8.2 placeholders; the fake's checks are payloads.py's
+            try:
+                payloads.check(
+                    template,
+                    {f["Name"].lower(): f["Type"] for f in table.fields},
+                    set(table.passwords()),
+                )
+            except payloads.TemplateError as exc:
+                raise BadBody(str(exc)) from None
         enabled = body.get("Enabled", True)
         if not isinstance(enabled, bool):
             raise BadBody("Enabled must be a boolean.")
-        # [C] §8.1/§P10: per table one insert, one delete, and either one update for all fields
-        # or several for different columns; no two events with the same configuration.
+        # [C] §8.1 (sources [P4], [P10]): per table one insert, one delete, and either one
+        # update for all fields or several for different columns; no two events with the same
+        # configuration.
         fields = sorted(f.lower() for f in lists["ObjectFields"])
         for ev in hook["Events"].values():
             if ev["Id"] == own or ev["Type"] != etype or ev["ObjectName"].lower() != obj.lower():

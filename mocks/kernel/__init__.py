@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     "FakeOptions": ".app",
     "build_fake_app": ".app",
+    "received_url": ".app",
     "DEFAULT_TENANT": ".backend",
     "Backend": ".backend",
     "CredentialRefused": ".backend",
@@ -65,12 +66,13 @@ __all__ = [
     "next_order",
     "parse_instant",
     "production_credential_reason",
+    "received_url",
 ]
 
 if TYPE_CHECKING:
     from careflow.clock import VirtualClock, format_instant, next_order, parse_instant
 
-    from .app import FakeOptions, build_fake_app
+    from .app import FakeOptions, build_fake_app, received_url
     from .backend import DEFAULT_TENANT, Backend, CredentialRefused
     from .core import Kernel, correlation_id
     from .faults import FaultSpec, FaultStore

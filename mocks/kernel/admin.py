@@ -69,8 +69,7 @@ async def read_document(request: Request) -> Any:
     try:
         return await limits.parse_document(raw)
     except limits.BadInput as exc:
-        status = exc.status if exc.status == 413 or "refused" in exc.message else 422
-        raise HTTPException(status, exc.message) from None
+        raise HTTPException(limits.detail_status(exc.status), exc.message) from None
 
 
 def serves(app: Any, pattern: str) -> bool:

@@ -20,7 +20,8 @@ from careflow.limits import json_safe
 from .admin import build_admin_router
 from .backend import Backend
 from .core import Kernel
-from .middleware import ADMIN_PREFIX, SandboxMiddleware
+from .docs import offline_docs
+from .middleware import ADMIN_PREFIX, SandboxMiddleware, received_path
 
 
 class FakeOptions(TypedDict, total=False):
@@ -40,9 +41,12 @@ def build_fake_app(
     routers: Iterable[APIRouter] = (),
     *,
     title: str,
+    path_aliases: tuple[tuple[str, str], ...] = (),
 ) -> FastAPI:
     """A fake vendor app. Vendor routes stay out of the generated OpenAPI, which documents only
-    the ``/__sandbox/`` control plane (the vendor spec lives in ``contracts/``)."""
+    the ``/__sandbox/`` control plane (the vendor spec lives in ``contracts/``). A request to a
+    ``path_aliases`` spelling (alias prefix, canonical prefix) is routed as the canonical one: the
+    routes exist once, however many spellings the vendor answers."""
     kernel.attach(backend)
     backend.state()  # seed the default tenant now: the first request must not pay for it
     kernel.flush()  # with a data dir, the seeded tenant is on disk before any request
@@ -57,31 +61,38 @@ def build_fake_app(
         title=f"{title} (careflow sandbox)",
         description=f"Sandbox control plane of the {title} fake: see DESIGN.md.",
         openapi_url=f"{ADMIN_PREFIX}/openapi.json",
-        docs_url=f"{ADMIN_PREFIX}/docs",
+        docs_url=None,  # served below from package assets: no CDN, works offline
         redoc_url=None,
         lifespan=lifespan,
     )
+    offline_docs(app, f"{ADMIN_PREFIX}/docs", f"{ADMIN_PREFIX}/openapi.json", app.title)
     app.state.kernel = kernel
     app.state.backend = backend
-    app.include_router(build_admin_router(kernel))
-    for router in routers:
+    for router in routers:  # vendor routes first: they are what a request is most often for
         app.include_router(router, include_in_schema=False)
+    app.include_router(build_admin_router(kernel))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if request.url.path.startswith(ADMIN_PREFIX):
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
         message = (
-            f"No route for {request.method} {request.url.path}"
+            f"No route for {request.method} {received_path(request.scope)}"
             if exc.status_code in (404, 405) and "route" not in request.scope
             else str(exc.detail)
         )
-        body, headers = backend.error_body(exc.status_code, message, str(request.url))
+        body, headers = backend.error_body(exc.status_code, message, received_url(request))
         return JSONResponse(body, exc.status_code, headers={**headers, **(exc.headers or {})})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": jsonable_encoder(json_safe(exc.errors()))}, 422)
 
-    app.add_middleware(SandboxMiddleware, kernel=kernel)
+    app.add_middleware(SandboxMiddleware, kernel=kernel, path_aliases=path_aliases)
     return app
+
+
+def received_url(request: Request) -> str:
+    """``request.url`` as the client sent it (an alias spelling stays as sent)."""
+    path = received_path(request.scope)
+    return str(request.url if path == request.url.path else request.url.replace(path=path))

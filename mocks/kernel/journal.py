@@ -42,6 +42,10 @@ def default_capacity() -> int:
     return value
 
 
+# Answers journaled by size only (a call recording's MP3, say): their bytes are not text.
+BINARY_TYPES = ("audio/", "video/", "image/", "application/octet-stream")
+
+
 def _is_json(content_type: str, raw: bytes) -> bool:
     return "json" in content_type or raw.lstrip()[:1] in (b"{", b"[")
 
@@ -54,6 +58,8 @@ def response_view(raw: bytes, content_type: str, total: int, masker: Masker) -> 
     """An answer's body as an entry shows it: JSON masked, text as is, cut at 16 KiB."""
     if total == 0:
         return None
+    if content_type.split(";")[0].strip().startswith(BINARY_TYPES):
+        return f"<{content_type.split(';')[0].strip()} body, {total} bytes>"
     if total > RESPONSE_COLLECT_LIMIT:
         kind = "JSON" if _is_json(content_type, raw) else "text"
         return f"<{kind} body, {total} bytes: too large to journal>"

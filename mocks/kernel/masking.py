@@ -15,6 +15,7 @@ import careflow.strictjson as strictjson
 
 MASK = "***"
 BODY_VIEW_LIMIT = 1024 * 1024  # bigger request bodies are summarised, not parsed to be masked
+VERDICTS_KEPT = 4096  # key names whose verdict a Masker remembers
 
 SECRET_KEYS = frozenset(
     {
@@ -74,21 +75,37 @@ class Masker:
 
     def __init__(self, extra_keys: Iterable[str] = ()) -> None:
         self.keys = SECRET_KEYS | PHI_KEYS | {normalise(k) for k in extra_keys}
+        # key → verdict: payloads repeat a few names many times (a page of 25 leads has 5,000
+        # keys and ~60 names), so each name is normalised once
+        self._verdicts: dict[str, bool] = {}
 
     def is_sensitive(self, key: str) -> bool:
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._decide(key)
+            if len(self._verdicts) < VERDICTS_KEPT:
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _decide(self, key: str) -> bool:
         name = normalise(key)
         # bracketed form keys such as additional_fields[Email] count by their inner name too
         inner = re.findall(r"\[([^\]]+)\]", key)
         return name in self.keys or any(normalise(part) in self.keys for part in inner)
 
     def value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
+        if type(data) is dict or isinstance(data, Mapping):
+            sensitive = self.is_sensitive
             return {
-                k: (MASK if isinstance(k, str) and self.is_sensitive(k) else self.value(v))
+                k: (
+                    MASK
+                    if isinstance(k, str) and sensitive(k)
+                    else (self.value(v) if isinstance(v, Mapping | list) else v)
+                )
                 for k, v in data.items()
             }
         if isinstance(data, list):
-            return [self.value(item) for item in data]
+            return [self.value(item) if isinstance(item, Mapping | list) else item for item in data]
         return data
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:

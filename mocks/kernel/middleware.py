@@ -29,6 +29,9 @@ from .journal import (
 from .matching import RequestView
 
 ADMIN_PREFIX = "/__sandbox"
+# A request sent to an alias spelling of the vendor's paths (``Vendor.path_aliases``) is routed
+# as its canonical spelling; the scope keeps the path as received under this key.
+RECEIVED = "careflow.received"
 
 
 class SandboxTimeout(httpx.ReadTimeout):
@@ -60,7 +63,22 @@ def request_url(scope: Scope) -> str:
     """The URL a request was sent to, as the client wrote it."""
     host = _header(scope, b"host") or "127.0.0.1"
     query = scope.get("query_string", b"").decode("latin-1")
-    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
+    path = received_path(scope)
+    return f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def received_path(scope: Scope) -> str:
+    """The request's path as the client sent it (an alias spelling is routed as canonical)."""
+    received = scope.get(RECEIVED)
+    return received[0] if received else scope["path"]  # type: ignore[no-any-return]
+
+
+def route_as_received(scope: Scope, route: str | None) -> str | None:
+    """A matched route template in the spelling the client used."""
+    received = scope.get(RECEIVED)
+    if received and route and route.startswith(received[2]):
+        return received[1] + route[len(received[2]) :]
+    return route
 
 
 def request_credentials(scope: Scope, raw_body: bytes) -> Iterator[str]:
@@ -95,9 +113,21 @@ def request_credentials(scope: Scope, raw_body: bytes) -> Iterator[str]:
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, kernel: Kernel) -> None:
+    def __init__(
+        self, app: ASGIApp, kernel: Kernel, path_aliases: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.app = app
         self.kernel = kernel
+        # (alias prefix, canonical prefix): the routes exist once, in the canonical spelling
+        self.path_aliases = path_aliases
+
+    def _route_alias(self, scope: Scope) -> None:
+        path = scope["path"]
+        for alias, canonical in self.path_aliases:
+            if path.startswith(alias):
+                scope[RECEIVED] = (path, alias, canonical)
+                scope["path"] = canonical + path[len(alias) :]
+                return
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -188,6 +218,8 @@ class SandboxMiddleware:
             raw_body,
         )
         fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body), view)
+        if self.path_aliases:
+            self._route_alias(scope)
         fault_info = None
         journaled = False
 
@@ -297,7 +329,7 @@ class SandboxMiddleware:
                 correlation_id=cid,
                 fault=fault,
                 tenant=state.get("tenant"),
-                route=getattr(scope.get("route"), "path", None),
+                route=route_as_received(scope, getattr(scope.get("route"), "path", None)),
                 matched="route" in scope,
                 response=response,
                 response_type=content_type,

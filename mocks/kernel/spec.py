@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:  # jsonschema loads with the first validation
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 _ANY: dict[str, Any] = {}  # a missing schema (kept as one object: validators are cached by id)
@@ -103,12 +104,17 @@ class RequestValidator:
         return node
 
     def _first_error(self, schema: Mapping[str, Any], value: Any) -> ValidationError | None:
+        from jsonschema import Draft202012Validator, FormatChecker
+        from jsonschema.exceptions import best_match
+
         validator = self._validators.get(id(schema))
         if validator is None:  # schemas are nodes of self.spec: one validator each
             validator = Draft202012Validator(
                 {**schema, "components": self.components}, format_checker=FormatChecker()
             )
             self._validators[id(schema)] = validator
+        if validator.is_valid(value):  # the usual case: no error objects built at all
+            return None
         return best_match(validator.iter_errors(value))
 
     def _read(self, schema: Mapping[str, Any], text: str) -> Any:

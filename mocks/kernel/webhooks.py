@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,6 +26,20 @@ from .guard import is_loopback_url
 from .masking import Masker, default_masker
 
 DEFAULT_BACKOFF: tuple[float, ...] = (10, 30, 60, 300, 900)
+# The delivery log keeps the newest deliveries, this many (``CAREFLOW_MAX_DELIVERIES``); one still
+# pending or retrying is never dropped. Older finished ones are forgotten, oldest first.
+MAX_DELIVERIES = 5000
+DELIVERIES_ENV = "CAREFLOW_MAX_DELIVERIES"
+UNFINISHED = ("pending", "retrying")
+
+
+def max_deliveries() -> int:
+    raw = os.environ.get(DELIVERIES_ENV, "").strip()
+    if not raw:
+        return MAX_DELIVERIES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{DELIVERIES_ENV} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 class Delivery:
@@ -89,6 +104,7 @@ class WebhookSender:
         timeout: float = 10.0,
         masker: Masker = default_masker,
         user_agent: str = "careflow-sandbox-webhooks/1.0",
+        capacity: int | None = None,
     ) -> None:
         self.clock = clock
         self.client = client
@@ -99,6 +115,8 @@ class WebhookSender:
         self.masker = masker
         self.user_agent = user_agent
         self._deliveries: dict[int, Delivery] = {}
+        self.capacity = capacity if capacity is not None else max_deliveries()
+        self.dropped = 0  # finished deliveries forgotten to keep the log within capacity
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -136,12 +154,27 @@ class WebhookSender:
                 meta=dict(meta or {}),
             )
             self._deliveries[delivery.id] = delivery
+            if len(self._deliveries) > self.capacity:
+                self._forget_oldest()
         if not_before is not None and not_before > delivery.created_at:
             delivery.next_attempt_at = not_before
             self._wake_after((not_before - delivery.created_at).total_seconds())
         elif send_now:
             self._spawn(self._attempt(delivery))
         return delivery
+
+    def _forget_oldest(self) -> None:
+        """Drop the oldest finished deliveries until the log fits (a tenth of the capacity at
+        once, so that the scan is paid rarely)."""
+        excess = len(self._deliveries) - self.capacity + max(1, self.capacity // 10)
+        old = [
+            k
+            for k, d in itertools.islice(self._deliveries.items(), excess * 2 + 64)
+            if d.status not in UNFINISHED
+        ][:excess]
+        for key in old:
+            del self._deliveries[key]
+        self.dropped += len(old)
 
     def get(self, delivery_id: int) -> Delivery | None:
         return self._deliveries.get(delivery_id)

@@ -1,5 +1,6 @@
 """The Ours Privacy additions to the ``/__sandbox/`` control plane: Recent Events, dispatches,
-sources and keys (create, disable, rotate), visitors, allow-list, destinations, governance."""
+sources and keys (create, disable, rotate), visitors, allow-list, destinations, governance.
+Facts: docs/vendors/ours-privacy.md."""
 
 from __future__ import annotations
 

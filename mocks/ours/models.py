@@ -3,7 +3,7 @@ It keeps the kernel's hooks (seed, export/import) and hands each rule to the par
 moto-style.
 
 Each rule is written once, citing docs/vendors/ours-privacy.md (``§n``) with its status:
-``[C]`` confirmed, ``[I]``/``[?]`` a choice the fake makes (documented in contracts/ours.yaml):
+``[C]`` confirmed, ``[I]``/``[?]`` a choice the fake makes (documented in mocks/ours/openapi.yaml):
 
 - state.py: the per-tenant state (sources, visitors, events, configuration, dispatches);
 - config.py: destinations, the allow-list and data governance;

@@ -1,4 +1,4 @@
-"""HTTP translation for the Ingest API (``/api/v1/...``).
+"""HTTP translation for the Ingest API (``/api/v1/...``); facts: docs/vendors/ours-privacy.md.
 
 Only parsing, auth and status codes live here; the rules are in models.py and pipeline.py.
 """

@@ -1,5 +1,5 @@
 """Validation of Ingest API bodies (pure functions): the field rules of /track, /identify and
-/batch rows, each citing /work/shared/vendors/ours-privacy.md (``§n``) with its status."""
+/batch rows, each citing docs/vendors/ours-privacy.md (``§n``) with its status."""
 
 from __future__ import annotations
 

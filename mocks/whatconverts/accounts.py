@@ -56,7 +56,7 @@ def required_name(fields: dict[str, Any], name: str) -> str:
 
 
 def account_of(state: WCState, account_id: str | int) -> dict[str, Any]:
-    """[I] §4 a bad account id → 400."""
+    """[O] §4 a bad account id → 400."""
     try:
         return state.accounts[int(account_id)]
     except (KeyError, ValueError):

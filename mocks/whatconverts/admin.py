@@ -1,4 +1,5 @@
-"""WhatConverts additions to ``/__sandbox/``: webhook URLs per profile, and the daily quotas."""
+"""WhatConverts additions to ``/__sandbox/``: webhook URLs per profile, and the daily quotas.
+Facts: docs/vendors/whatconverts.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The WhatConverts fake as a FastAPI app."""
+"""The WhatConverts fake as a FastAPI app (facts: docs/vendors/whatconverts.md)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,24 @@ from careflow.mocks.kernel import FakeOptions, Kernel, build_fake_app
 from .admin import build_admin_router
 from .inflight import InFlightMiddleware
 from .models import WhatConvertsBackend
-from .responses import PREFIX, build_router
+from .responses import PREFIX, build_links_router, build_router
 
 
 def create_app(**options: Unpack[FakeOptions]) -> FastAPI:
     kernel = Kernel("whatconverts", **options)
     backend = WhatConvertsBackend(kernel)
-    app = build_fake_app(kernel, backend, [build_router(backend)], title="WhatConverts")
+    app = build_fake_app(
+        kernel,
+        backend,
+        [build_router(backend), build_links_router(backend)],
+        title="WhatConverts",
+    )
     app.include_router(build_admin_router(backend))
     kernel_errors = app.exception_handlers[StarletteHTTPException]
 
     async def not_a_route(request: Request, exc: Exception) -> Response:
         """[C] §5 leads have no delete (nor any other method than the documented ones), and
-        [I] §1 the vendor's router answers 404 for what is not an API route: no 405 here."""
+        [O] §1 the vendor's router answers 404 for what is not an API route: no 405 here."""
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405 and request.url.path.startswith(PREFIX):
             request.scope.pop("route", None)

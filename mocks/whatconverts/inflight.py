@@ -1,5 +1,5 @@
-"""Requests in flight per API key, counted for a request's whole life (§3: "up to 20 concurrent
-requests").
+"""Requests in flight per API key, counted for a request's whole life (whatconverts.md §3: "up
+to 20 concurrent requests").
 
 An ASGI middleware placed outside the kernel's, so the time a request spends in an injected
 latency fault counts too. It only counts: the handler refuses a request whose place among its
@@ -15,6 +15,7 @@ from .errors import WCError
 from .models import WhatConvertsBackend
 
 SLOT = "wc_slot"  # request.state key: this request's place among its key's requests in flight
+CALLER = "wc_caller"  # request.state key: (Authorization header, authenticate()'s answer)
 
 
 class InFlightMiddleware:
@@ -28,14 +29,16 @@ class InFlightMiddleware:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), None)
+        text = header.decode("latin-1") if header else None
         try:
-            _tenant, state, key = self.backend.authenticate(
-                header.decode("latin-1") if header else None
-            )
+            caller = self.backend.authenticate(text)
         except WCError:  # the handler answers 401; an unknown caller holds no slot
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})[SLOT] = self.backend.occupy(state, key)
+        _tenant, state, key = caller
+        request_state = scope.setdefault("state", {})
+        request_state[SLOT] = self.backend.occupy(state, key)
+        request_state[CALLER] = (text, caller)  # the handler authenticates no second time
         try:
             await self.app(scope, receive, send)
         finally:

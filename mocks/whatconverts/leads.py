@@ -7,6 +7,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import recordings
 from .errors import WCError
 from .fields import (
     COMMON_FIELDS,
@@ -19,6 +20,7 @@ from .fields import (
     apply_values,
     blank_lead,
 )
+from .lead_index import index_of, note_stored
 from .state import PAGE_DEFAULT, PAGE_MAX, RANGE_DAYS, ApiKey, WCState, int_param, parse_date, stamp
 
 if TYPE_CHECKING:
@@ -48,25 +50,32 @@ class Leads:
         if order not in ("asc", "desc"):
             raise WCError("Invalid order parameter.")
         predicates = self._filters(query)
-        leads = [
-            lead
-            for lead in state.leads.values()
-            if lead["profile_id"] in profiles and all(p(lead) for p in predicates)
-        ]
-        leads.sort(
-            key=lambda lead: (lead["date_created"], lead["lead_id"]), reverse=order == "desc"
-        )
-        total = len(leads)
+        if predicates:
+            leads = [
+                lead
+                for lead in state.leads.values()
+                if lead["profile_id"] in profiles and all(p(lead) for p in predicates)
+            ]
+            leads.sort(
+                key=lambda lead: (lead["date_created"], lead["lead_id"]), reverse=order == "desc"
+            )
+            total = len(leads)
+            chunk = leads[(page - 1) * per_page : page * per_page]
+        else:  # no filter: the index gives the page in list order, at the cost of the page
+            total, ids = index_of(state).page(
+                profiles, (page - 1) * per_page, per_page, descending=order == "desc"
+            )
+            chunk = [state.leads[lead_id] for lead_id in ids]
         pages = (total + per_page - 1) // per_page
-        chunk = leads[(page - 1) * per_page : page * per_page]
         journey = query.get("customer_journey") == "true"
+        scoped = key.kind == "profile" or query.get("profile_id") not in (None, "")
         # §5.2 key order: page_number, leads_per_page, total_pages, total_leads, leads
         return {
             "page_number": page,
             "leads_per_page": per_page,
             "total_pages": pages,
             "total_leads": total,
-            "leads": [self.lead_out(state, lead, journey) for lead in chunk],
+            "leads": [self.lead_out(state, lead, journey, scoped=scoped) for lead in chunk],
         }
 
     def _filters(self, q: dict[str, str]) -> list[Any]:
@@ -146,8 +155,17 @@ class Leads:
             preds.append(lambda lead: lead["date_created"] <= stamp(end))
         return preds
 
-    def lead_out(self, state: WCState, lead: dict[str, Any], journey: bool = False) -> dict:
-        out = dict(lead)
+    def lead_out(
+        self, state: WCState, lead: dict[str, Any], journey: bool = False, *, scoped: bool = True
+    ) -> dict:
+        """A lead as an answer shows it. ``scoped``: the request used a profile key or named a
+        ``profile_id``; without that ``custom_fields`` is left out ([C] §6.1, the w6w client's
+        field list: "Custom fields (Profile Key or profile_id only)"). Audio links point at the
+        host the request reached (recordings.py)."""
+        out = recordings.on_origin(lead)
+        out = dict(out) if out is lead else out
+        if not scoped:
+            out.pop("custom_fields", None)
         if journey:
             out["customer_journey"] = [
                 {
@@ -175,6 +193,15 @@ class Leads:
         if lead["profile_id"] not in self.backend.access.profile_scope(state, key, None):
             raise WCError("Invalid lead ID.")
         return lead
+
+    def recording(self, state: WCState, key: ApiKey, lead_id: str | None) -> bytes:
+        """[C] §1, §5 ``GET /recording?lead_id=``: the call's MP3 (recordings.py for the fake's
+        choices): a bad or foreign id → 400 "Invalid lead ID." ([O] §4), a lead without audio
+        → 404."""
+        lead = self.get_lead(state, key, lead_id or "")
+        if recordings.audio_token(lead) is None:
+            raise WCError("No recording found for this lead.", status=404)
+        return recordings.synthetic_mp3(lead)
 
     def create_lead(
         self,
@@ -234,7 +261,9 @@ class Leads:
 
     @staticmethod
     def store_lead(state: WCState, lead: dict[str, Any]) -> None:
+        old = state.leads.get(lead["lead_id"])
         state.leads[lead["lead_id"]] = lead
+        note_stored(state, lead, old)
         state.next_ids["lead"] = max(state.next_ids["lead"], lead["lead_id"] + 1)
 
     def edit_lead(
@@ -267,6 +296,6 @@ class Leads:
             # and no Update webhook fires (a workflow updating its own trigger lead stops here)
             return lead
         updated["last_updated"] = stamp(self.backend.kernel.clock.now())
-        state.leads[lead["lead_id"]] = updated
+        self.store_lead(state, updated)
         self.backend.hooks.notify(tenant, state, updated, "update")
         return updated

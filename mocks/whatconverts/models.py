@@ -185,8 +185,10 @@ class WhatConvertsBackend(Backend[WCState]):
     def list_leads(self, state: WCState, key: ApiKey, query: dict[str, str]) -> dict[str, Any]:
         return self.leads.list_leads(state, key, query)
 
-    def lead_out(self, state: WCState, lead: dict[str, Any], journey: bool = False) -> dict:
-        return self.leads.lead_out(state, lead, journey)
+    def lead_out(
+        self, state: WCState, lead: dict[str, Any], journey: bool = False, *, scoped: bool = True
+    ) -> dict:
+        return self.leads.lead_out(state, lead, journey, scoped=scoped)
 
     def get_lead(self, state: WCState, key: ApiKey, lead_id: str) -> dict[str, Any]:
         return self.leads.get_lead(state, key, lead_id)

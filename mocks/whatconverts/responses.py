@@ -1,4 +1,5 @@
-"""HTTP translation for the WhatConverts API (``/api/v1``): auth, parsing, envelopes."""
+"""HTTP translation for the WhatConverts API (``/api/v1``): auth, parsing, envelopes. Facts:
+docs/vendors/whatconverts.md."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from careflow.limits import body_json
 from careflow.mocks.kernel.spec import RequestValidator
 
 from . import accounts as acc
+from . import recordings
 from .errors import WCError
-from .inflight import SLOT
+from .inflight import CALLER, SLOT
 from .models import (
     MAPS,
     ApiKey,
@@ -113,13 +115,26 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     def spec() -> dict[str, Any]:
         return vendor_spec()
 
+    def caller_of(request: Request) -> tuple[str, WCState, ApiKey]:
+        """The caller the in-flight counter authenticated, while it still holds (same header,
+        the key still in its tenant's current state); else authenticate now."""
+        header = request.headers.get("authorization")
+        seen = getattr(request.state, CALLER, None)
+        if seen is not None and seen[0] == header:
+            tenant, state, key = seen[1]
+            current = backend.has_tenant(tenant) and backend.state(tenant) is state
+            if current and state.keys.get(key.token) is key:
+                return tenant, state, key  # type: ignore[no-any-return]
+        return backend.authenticate(header)
+
     async def handle(
         request: Request, work: Callable[[str, WCState, ApiKey], Any], *, read_only: bool = False
     ) -> Any:
         """Auth (401), the limits (429), then ``work``: its documented checks, and the spec
         catch-all — after ``work`` for a read (it changes nothing), inside it for a write."""
+        origin = recordings.ORIGIN.set(str(request.base_url).rstrip("/"))
         try:
-            tenant, state, key = backend.authenticate(request.headers.get("authorization"))
+            tenant, state, key = caller_of(request)
             request.state.tenant = tenant
             backend.admit(getattr(request.state, SLOT, 1))
             backend.count_request(state, key)
@@ -130,7 +145,9 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
                 spec_check(request)
         except WCError as exc:
             return exc.response()
-        return JSONResponse(result)
+        finally:
+            recordings.ORIGIN.reset(origin)
+        return result if isinstance(result, Response) else JSONResponse(result)
 
     @router.get("/leads")
     async def list_leads(request: Request) -> Any:
@@ -142,9 +159,17 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     @router.get("/leads/{lead_id}")
     async def get_lead(request: Request, lead_id: str) -> Any:
         journey = request.query_params.get("customer_journey") == "true"
+        profile_id = request.query_params.get("profile_id")
 
         def work(_t: str, state: WCState, key: ApiKey) -> dict[str, Any]:
-            lead = backend.lead_out(state, backend.get_lead(state, key, lead_id), journey)
+            found = backend.get_lead(state, key, lead_id)
+            scoped = key.kind == "profile" or profile_id not in (None, "")
+            # [?] §6.1 an agency key may name the lead's profile (and then sees custom_fields)
+            if profile_id not in (None, "") and found["profile_id"] not in (
+                backend.access.profile_scope(state, key, profile_id)
+            ):
+                raise WCError("Invalid lead ID.")
+            lead = backend.lead_out(state, found, journey, scoped=scoped)
             # §5.3 the fake answers the list envelope holding one lead
             return {
                 "page_number": 1,
@@ -160,9 +185,10 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     async def create_lead(request: Request) -> Any:
         async def work(tenant: str, state: WCState, key: ApiKey) -> dict[str, Any]:
             fields = await read_fields(request)
-            return backend.create_lead(
+            lead = backend.create_lead(
                 tenant, state, key, fields, check=lambda: spec_check(request, fields)
             )
+            return backend.lead_out(state, lead)  # a create always names its profile (§5.4)
 
         return await handle(request, work)
 
@@ -170,11 +196,23 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
     async def edit_lead(request: Request, lead_id: str) -> Any:
         async def work(tenant: str, state: WCState, key: ApiKey) -> dict[str, Any]:
             fields = await read_fields(request)
-            return backend.edit_lead(
+            lead = backend.edit_lead(
                 tenant, state, key, lead_id, fields, check=lambda: spec_check(request, fields)
             )
+            scoped = key.kind == "profile" or fields.get("profile_id") not in (None, "")
+            return backend.lead_out(state, lead, scoped=scoped)  # [C] §6.1 custom_fields
 
         return await handle(request, work)
+
+    @router.get("/recording")
+    async def recording(request: Request) -> Any:
+        """[C] §1, §5 the call's MP3 bytes (recordings.py)."""
+        lead_id = request.query_params.get("lead_id")
+
+        def work(_t: str, state: WCState, key: ApiKey) -> Response:
+            return _audio(backend.leads.recording(state, key, lead_id), lead_id or "lead")
+
+        return await handle(request, work, read_only=True)
 
     # accounts and profiles (agency key, rules in accounts.py) --------------------------------
     def master(
@@ -278,5 +316,42 @@ def build_router(backend: WhatConvertsBackend) -> APIRouter:
             return {"profile_id": pid, "deleted": True}
 
         return await master(request, work)
+
+    return router
+
+
+def _audio(data: bytes, name: str, *, inline: bool = False) -> Response:
+    disposition = "inline" if inline else f'attachment; filename="{name}.mp3"'
+    return Response(data, media_type="audio/mpeg", headers={"Content-Disposition": disposition})
+
+
+def build_links_router(backend: WhatConvertsBackend) -> APIRouter:
+    """The audio links of a call lead (§6.2 ``recording``, ``play_recording``, ``voicemail``,
+    ``play_voicemail``): ``/recording/{token}/download`` and ``/play``, without credentials
+    (recordings.py has the fake's choices)."""
+    router = APIRouter()
+
+    def find(request: Request, token: str) -> dict[str, Any]:
+        lead_id = recordings.lead_of_token(token)
+        for tenant in backend.tenants() if lead_id is not None else []:
+            lead = backend.state(tenant).leads.get(lead_id)
+            if lead is not None and recordings.audio_token(lead) == token:
+                request.state.tenant = tenant
+                return lead
+        raise WCError("No recording found.", status=404)
+
+    @router.get("/recording/{token}/download")
+    def download(request: Request, token: str) -> Response:
+        try:
+            return _audio(recordings.synthetic_mp3(find(request, token)), token)
+        except WCError as exc:
+            return exc.response()
+
+    @router.get("/recording/{token}/play")
+    def play(request: Request, token: str) -> Response:
+        try:
+            return _audio(recordings.synthetic_mp3(find(request, token)), token, inline=True)
+        except WCError as exc:
+            return exc.response()
 
     return router

@@ -1,4 +1,5 @@
-"""The WhatConverts seed: one demo account and profile (101), keys, and synthetic leads.
+"""The WhatConverts seed: one demo account and profile (101), keys, and synthetic leads (facts:
+docs/vendors/whatconverts.md).
 
 Synthetic leads are obviously fake (555-01xx phones, example.com/.org emails) and deterministic
 for a seed. ``POST /__sandbox/seed`` adds more:
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.mocks.kernel import Synthetic
 
+from . import recordings
 from .errors import WCError
 from .fields import ANSWER_STATUS, LEAD_TYPES, QUOTABLE, blank_lead
 from .state import ApiKey, WCState, stamp
@@ -170,10 +172,9 @@ def type_fields(
     lead_id, r = lead["lead_id"], gen.random
     if lead_type == "phone_call":
         seconds = r.randint(10, 600)
-        answer = r.choice(ANSWER_STATUS)
+        # most calls are answered; the rest go to voicemail
+        answer = r.choice((ANSWER_STATUS[0],) * 3 + ANSWER_STATUS[1:])
         voicemail = answer != "Answered"
-        # §6.2 recording / play_recording: URLs on app.whatconverts.com/recording/…
-        audio = f"https://app.whatconverts.com/recording/{lead_id}"
         return {
             "phone_name": "Main line",
             "tracking_number": "+15125550100",
@@ -188,10 +189,9 @@ def type_fields(
             "call_duration_seconds": seconds,
             "answer_status": answer,
             "line_type": r.choice(["Landline", "Mobile"]),
-            "recording": None if voicemail else f"{audio}/download",
-            "play_recording": None if voicemail else f"{audio}/play",
-            "voicemail": f"{audio}/voicemail/download" if voicemail else None,
-            "play_voicemail": f"{audio}/voicemail/play" if voicemail else None,
+            # [C] §6.2 recording / play_recording (or voicemail / play_voicemail): links to the
+            # call's audio, which the fake serves (recordings.py)
+            **recordings.links(lead, voicemail=voicemail),
             "call_transcription": None if voicemail else "Caller asked about appointments.",
             "voicemail_transcription": "Please call me back." if voicemail else None,
         }

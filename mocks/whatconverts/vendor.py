@@ -27,10 +27,11 @@ VENDOR = Vendor(
     port_offset=1,
     real_hosts=("app.whatconverts.com",),  # [C] whatconverts.md §1
     credential_keys=("api_token", "api_secret", "master_token", "master_secret", "profile_id"),
-    # [C] whatconverts.md §4: creating a lead needs the profile it belongs to
+    # [C] whatconverts.md §2, §5.4: creating a lead needs the profile it belongs to
     required_keys=("api_token", "api_secret", "profile_id"),
     authenticate=authenticate,
-    # [I] whatconverts.md §2, §4: the error_message texts clients match on
+    # [O] whatconverts.md §2 (the 401 texts), [C] whatconverts.md §4 (error_message): the texts
+    # clients match on
     value_keys=("success", "deleted", "error_message"),
     probe_path="/leads?leads_per_page=1",
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.mocks.kernel import correlation_id, is_loopback_url
 
+from . import recordings
 from .fields import LEAD_TYPES
 from .state import WCState, int_param
 
@@ -59,7 +60,7 @@ class Webhooks:
                 continue
             self.backend.kernel.webhooks.enqueue(
                 hook["url"],
-                {**lead, "trigger": trigger},
+                {**recordings.on_origin(lead), "trigger": trigger},
                 event=trigger,
                 tenant=tenant,
                 correlation_id=correlation_id.get(),

@@ -26,9 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from careflow.heap import settle_heap
 from careflow.mocks import VENDORS
 
-GENERIC = ("stack", "engine", "scenarios", "durable")  # modules that belong to no vendor
+# modules that belong to no vendor
+GENERIC = ("stack", "engine", "scenarios", "dashboard", "sockets", "durable")
 
 
 @dataclass
@@ -112,11 +114,15 @@ def run_async(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
+def run_benchmarks(console: Console, *, only: list[str], quick: bool, as_json: bool = False) -> int:
+    """Run the benchmarks and print a table (``as_json``: a JSON document on stdout)."""
     ctx = BenchContext(quick=quick)
+    rows: list[dict[str, Any]] = []
+    settle_heap()  # the garbage-collector settings of ``careflow up``, which these stand for
     table = Table(title="careflow bench" + (" (quick)" if quick else ""))
+    # names and figures stay whole; measure and note wrap between words
     for column in ("benchmark", "measure", "value", "baseline", "ratio", "note"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column not in ("measure", "note"))
     failures = 0
     for name, fn in sorted(discover().items()):
         if only and not any(o in name for o in only):
@@ -126,8 +132,20 @@ def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
         except Exception as exc:
             failures += 1
             table.add_row(name, "[red]error[/red]", str(exc), "", "", "")
+            rows.append({"benchmark": name, "error": str(exc)})
             continue
         for m in measures:
+            rows.append(
+                {
+                    "benchmark": name,
+                    "measure": m.name,
+                    "value": m.value,
+                    "unit": m.unit,
+                    "baseline": m.baseline,
+                    "ratio": m.ratio,
+                    "note": m.note,
+                }
+            )
             table.add_row(
                 name,
                 m.name,
@@ -136,5 +154,11 @@ def run_benchmarks(console: Console, *, only: list[str], quick: bool) -> int:
                 f"{m.ratio:.2f}x" if m.ratio else "",
                 m.note,
             )
-    console.print(table)
+    if as_json:
+        import json
+        import sys
+
+        sys.stdout.write(json.dumps({"quick": quick, "results": rows}, indent=2) + "\n")
+    else:
+        console.print(table)
     return 1 if failures else 0

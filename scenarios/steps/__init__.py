@@ -4,7 +4,8 @@
   lifecycle, inline ``expect``; the expectations ``run``, ``trigger_test`` and ``http``.
 - ``<vendor>`` — one module per name in ``careflow.mocks.VENDORS``, when the vendor has one —
   holds that vendor's steps and expectations, the demo keys its authentications may pick
-  (``key:``) and how a ``request`` step authenticates to it (``auth:``).
+  (``key:``), how a ``request`` step authenticates to it (``auth:``) and the events
+  ``careflow trigger`` can fire at a running stack (``TRIGGERS``, ``<vendor>.<event>``).
 
 The runner dispatches through ``STEPS`` and ``CHECKS``; ``careflow.scenarios.format`` builds
 the ``Step`` and ``Expectation`` models from them, so a misspelt step or key is a load error
@@ -63,6 +64,7 @@ class StepContext:
 
 
 StepFn = Callable[[StepContext, Any], Any]
+TriggerFn = Callable[[StepContext, dict[str, Any]], dict[str, Any]]
 CheckFn = Callable[["StackDriver", dict[str, Any], dict[str, Any]], Outcome]
 Before = Callable[["StackDriver", dict[str, Any]], None]
 Credentials = Callable[[dict[str, Any], "str | None"], dict[str, Any]]
@@ -95,10 +97,19 @@ class KeysDef:
     apply: Credentials  # (the stack's credentials for the app, key) → the authentication's
 
 
+@dataclass(frozen=True)
+class TriggerDef:
+    name: str  # <vendor>.<event>, as ``careflow trigger`` takes it
+    run: TriggerFn  # (context, --field overrides) → what was made, for the user to see
+    help: str  # the function's docstring, first line
+    module: str
+
+
 STEPS: dict[str, StepDef] = {}
 CHECKS: dict[str, CheckDef] = {}
 KEYS: dict[str, KeysDef] = {}
 REQUEST_AUTH: dict[str, RequestAuth] = {}
+TRIGGERS: dict[str, TriggerDef] = {}
 
 
 def _add(registry: dict[str, Any], what: str, name: str, value: Any) -> None:
@@ -153,6 +164,19 @@ def request_auth(name: str) -> Callable[[RequestAuth], RequestAuth]:
     return register
 
 
+def trigger(name: str) -> Callable[[TriggerFn], TriggerFn]:
+    """Register an event ``careflow trigger NAME`` fires at a running stack with synthetic
+    data: ``fn(StepContext, overrides)`` sends it (with the context's correlation id) and
+    returns what it made; its docstring's first line describes it."""
+
+    def register(fn: TriggerFn) -> TriggerFn:
+        doc = (fn.__doc__ or "").strip().split("\n")[0]
+        _add(TRIGGERS, "trigger", name, TriggerDef(name, fn, doc, fn.__module__))
+        return fn
+
+    return register
+
+
 def workflow_alias(value: Any) -> str | None:
     """For ``step(workflow=...)``: the step's value is a workflow alias."""
     return value if isinstance(value, str) else None
@@ -183,15 +207,18 @@ __all__ = [
     "KEYS",
     "REQUEST_AUTH",
     "STEPS",
+    "TRIGGERS",
     "CheckDef",
     "Outcome",
     "StepContext",
     "StepDef",
+    "TriggerDef",
     "check",
     "credentials",
     "load",
     "request_auth",
     "step",
+    "trigger",
     "workflow_alias",
     "workflow_key",
 ]

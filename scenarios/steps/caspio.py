@@ -3,12 +3,13 @@ API takes them), outgoing webhooks, the web services profile, and the integratio
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from ..driver import DriverError
-from . import Outcome, StepContext, check, request_auth, step
+from . import Outcome, StepContext, check, request_auth, step, trigger
 from .base import Counted, Strict, count_ok, not_both, subset, want_count
 
 if TYPE_CHECKING:
@@ -219,3 +220,59 @@ def meter(d: StackDriver, p: dict[str, Any], ctx: dict[str, Any]) -> Outcome:
 @request_auth(NAME)
 def bearer(d: StackDriver, kwargs: dict[str, Any]) -> None:
     kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {token(d)}"
+
+
+# careflow trigger ---------------------------------------------------------------------------
+
+TRIGGER_TABLE = "Patients"  # the seeded intake table (mocks/caspio/seed.py)
+
+
+def _patient(overrides: dict[str, Any]) -> dict[str, Any]:
+    """A synthetic patient row (555-01xx phone, example.com/org email), new on every trigger."""
+    from careflow.mocks.kernel import Synthetic
+
+    person = Synthetic(seed=overrides.pop("seed", None) or secrets.randbits(32)).person()
+    return {
+        "Name": person["name"],
+        "FirstName": person["first_name"],
+        "LastName": person["last_name"],
+        "Email": person["email"],
+        "Phone": person["phone"],
+        "City": person["city"],
+        "State": person["state"],
+        "Intake_Status": "New",
+        "Source": "Website",
+        "Notes": "Synthetic test patient (careflow trigger)",
+    }
+
+
+@trigger(f"{NAME}.record_insert")
+def trigger_record_insert(s: StepContext, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A synthetic patient inserted in Patients (table=NAME for another table)."""
+    table = overrides.pop("table", TRIGGER_TABLE)
+    record = {**(_patient(overrides) if table == TRIGGER_TABLE else {}), **overrides}
+    row = insert_record(s, {"table": table, "record": record})
+    return {"table": table, **{k: row[k] for k in ("PK_ID", "Name", "Email") if k in row}}
+
+
+@trigger(f"{NAME}.record_update")
+def trigger_record_update(s: StepContext, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The newest Patients row moves to Intake_Status=Contacted (where=... picks rows)."""
+    table = overrides.pop("table", TRIGGER_TABLE)
+    where = overrides.pop("where", None)
+    if where is None:
+        if table != TRIGGER_TABLE:
+            raise DriverError(f'say which {table} rows to update: where="<Caspio criteria>"')
+        response = call(
+            s.driver,
+            "GET",
+            f"/tables/{table}/records",
+            params={"q.orderBy": "Patient_ID DESC", "q.limit": "1"},
+        )
+        newest = response.json().get("Result") or []
+        if response.status_code != 200 or not newest:
+            raise DriverError(f"no {table} row to update ({response.status_code})")
+        where = f"Patient_ID = {newest[0]['Patient_ID']}"
+    values = overrides or {"Intake_Status": "Contacted"}
+    update_records(s, {"table": table, "where": where, "values": values})
+    return {"table": table, "where": where, "values": values}

@@ -3,12 +3,13 @@ what the fake recorded and dispatched."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from ..driver import DriverError
-from . import Outcome, StepContext, check, credentials, step
+from . import Outcome, StepContext, check, credentials, step, trigger
 from .base import Counted, Strict, count_ok, want_count
 
 if TYPE_CHECKING:
@@ -128,3 +129,22 @@ def keys(base: dict[str, Any], key: str | None) -> dict[str, Any]:
     if key == "test":
         return {"url": base["url"], "token": base["test_token"], "mode": "test"}
     return {"url": base["url"], "token": base["token"]}
+
+
+# careflow trigger ---------------------------------------------------------------------------
+
+
+@trigger(f"{NAME}.track")
+def trigger_track(s: StepContext, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A lead_created event for a synthetic visitor (event=NAME, key=test for Test Mode)."""
+    from careflow.mocks.kernel import Synthetic
+
+    person = Synthetic(seed=overrides.pop("seed", None) or secrets.randbits(32)).person()
+    body = {
+        "event": "lead_created",
+        "email": person["email"],
+        "properties": {"source": "careflow trigger"},
+        **overrides,
+    }
+    track(s, body)
+    return {"event": body["event"], "key": body.get("key", "live"), "email": body.get("email")}

@@ -3,12 +3,13 @@ API takes them), the ``lead`` expectation, and the profile/master demo keys."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from ..driver import DriverError
-from . import Outcome, StepContext, check, credentials, request_auth, step
+from . import Outcome, StepContext, check, credentials, request_auth, step, trigger
 from .base import Strict, subset
 
 if TYPE_CHECKING:
@@ -124,3 +125,48 @@ def profile_auth(d: StackDriver, kwargs: dict[str, Any]) -> None:
 @request_auth(f"{NAME}_master")
 def master_auth(d: StackDriver, kwargs: dict[str, Any]) -> None:
     kwargs["auth"] = auth(d, "master")
+
+
+# careflow trigger ---------------------------------------------------------------------------
+
+
+def _person(overrides: dict[str, Any]) -> dict[str, Any]:
+    """A synthetic caller (555-01xx phone, example.com/org email), new on every trigger."""
+    from careflow.mocks.kernel import Synthetic
+
+    return Synthetic(seed=overrides.pop("seed", None) or secrets.randbits(32)).person()
+
+
+@trigger(f"{NAME}.new_lead")
+def trigger_new_lead(s: StepContext, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A new phone-call lead on the demo profile (what a new_lead trigger polls for)."""
+    person = _person(overrides)
+    fields = {
+        "lead_type": "phone_call",
+        "contact_name": person["name"],
+        "email_address": person["email"],
+        "phone_number": person["phone"],
+        **overrides,
+    }
+    saved = create_lead(s, fields)
+    return {
+        "lead_id": saved.get("lead_id"),
+        "note": "new_lead triggers poll every 60 s of the stack's clock; to hurry them: "
+        'POST {engine}/__sandbox/clock {"advance_seconds": 60}',
+    }
+
+
+@trigger(f"{NAME}.updated_lead")
+def trigger_updated_lead(s: StepContext, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A quote on the newest lead of the demo profile (id=N picks another lead)."""
+    lead_id = overrides.pop("id", None) or overrides.pop("lead_id", None)
+    if lead_id is None:
+        page = s.driver.call(
+            NAME, "GET", "/api/v1/leads", params={"leads_per_page": 1}, auth=auth(s.driver)
+        ).json()
+        if not page.get("leads"):
+            raise DriverError("the demo profile has no lead to update: trigger new_lead first")
+        lead_id = page["leads"][0]["lead_id"]
+    values = {"quotable": "yes", "quote_value": secrets.choice((150, 250, 400, 900)), **overrides}
+    update_lead(s, {"id": lead_id, **values})
+    return {"lead_id": lead_id, **values}

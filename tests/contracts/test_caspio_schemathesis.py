@@ -36,7 +36,7 @@ def test_the_served_spec_is_the_contract_file() -> None:
 
 
 @schema.parametrize()
-@contract_settings(max_examples=25)
+@contract_settings(max_examples=12)
 def test_caspio_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(base_url=BASE, checks=CHECKS)
     if case.path == "/oauth/token":

@@ -44,7 +44,7 @@ def use_live_key(case: schemathesis.Case) -> bool:
 
 
 @schema.parametrize()
-@contract_settings(max_examples=30)
+@contract_settings(max_examples=15)
 def test_ours_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(base_url="http://127.0.0.1:8403/api/v1", checks=CHECKS)
     if use_live_key(case):

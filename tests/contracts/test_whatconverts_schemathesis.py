@@ -60,7 +60,7 @@ def known_ids(case: schemathesis.Case) -> None:
 
 
 @schema.parametrize()
-@contract_settings(max_examples=25)
+@contract_settings(max_examples=12)
 def test_whatconverts_contract(case: schemathesis.Case) -> None:
     if case.method == "DELETE":
         # deleting the demo account/profile would starve the other examples of data

@@ -8,7 +8,7 @@ from careflow.scenarios.server import spawn_up, stop_up
 
 def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
     info_file = tmp_path / "stack.json"
-    proc = spawn_up(info_file, "--seed", "3")
+    proc = spawn_up(info_file, "--seed", "3", "--json")
     try:
         info = json.loads(info_file.read_text())
         assert set(info) == {"engine", "whatconverts", "caspio", "ours"}
@@ -27,7 +27,11 @@ def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
     finally:
         out, err = stop_up(proc)
     assert proc.returncode == 0, err.decode()
-    assert b"stopped" in out
+    # --json: the info alone on stdout; URLs, credentials as KEY=value lines and the rest on stderr
+    assert json.loads(out) == info
+    said = err.decode().splitlines()
+    assert f"CAREFLOW_OURS_TEST_TOKEN={info['ours']['test_token']}" in said
+    assert f"dashboard: {info['engine']['url']}/ui/" in said and said[-1] == "stopped"
     assert not info_file.exists()  # a stopped stack leaves no "ready" signal behind
 
 

@@ -57,13 +57,23 @@ def test_unmatched_request_fails_the_test_with_nearest_route(pytester):
         def test_allowed(ours):
             with ours.client() as c:
                 c.post("/api/v1/trak", json={})
+
+        def test_typo_then_a_failed_assert(ours):
+            with ours.client() as c:
+                assert c.post("/api/v1/trak", json={}).status_code == 200
         """
     )
-    result = pytester.runpytest()
-    result.assert_outcomes(passed=2, errors=1)
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist")
+    # the test that made the call fails, in its call phase (not "1 passed, 1 error" at teardown)
+    result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
+            "*_ test_typo _*",
             "*requests that no fake could serve*",
+            "*ours: POST /api/v1/trak → 404; closest: POST /api/v1/track*",
+            "*_ test_typo_then_a_failed_assert _*",
+            "E           AssertionError: assert 404 == 200",
+            "*- Captured careflow call -*",
             "*ours: POST /api/v1/trak → 404; closest: POST /api/v1/track*",
         ]
     )
@@ -100,9 +110,12 @@ def test_remote_hosts_are_blocked(pytester):
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
-        ["*tried to reach non-loopback hosts*", "*GET https://app.whatconverts.com/api/v1/leads*"]
+        [
+            "*tried to reach hosts outside the stack*",
+            "*GET https://app.whatconverts.com/api/v1/leads*",
+        ]
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,8 @@ from careflow.scenarios.runner import ScenarioRunner
 from careflow.scenarios.server import spawn_up, stop_up
 from careflow.scenarios.stack import InProcessStack
 from careflow.scenarios.timeline import render
+
+from .cli_support import invoke
 
 BUILTINS = builtin_scenarios()
 
@@ -149,14 +150,10 @@ def test_setup_resets_state_between_scenarios_on_one_stack():
 
 
 def careflow_run(*args: str) -> subprocess.CompletedProcess[str]:
-    """`careflow run ARGS` in a child process, on a wide console."""
-    return subprocess.run(
-        [sys.executable, "-m", "careflow.scenarios.cli", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+    """`careflow run ARGS` on a wide console, in this process (the command, not the process, is
+    under test here: `careflow up` below is the real process)."""
+    result = invoke("run", *args, env={"COLUMNS": "200"})
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def test_builtins_pass_against_careflow_up(tmp_path: Path):
@@ -195,7 +192,7 @@ def test_careflow_run_says_when_no_stack_answers_at_url():
 def test_careflow_run_names_an_unknown_scenario():
     out = careflow_run("no_such_scenario")
     assert out.returncode == 2
-    assert "no_such_scenario: no such scenario file or built-in scenario" in out.stdout
+    assert "no_such_scenario: no such scenario file, folder or built-in scenario" in out.stdout
 
 
 def test_careflow_run_exits_1_and_prints_the_failure(tmp_path: Path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 
+import httpx
+
 from .conftest import V3, CaspioEnv
 
 
@@ -137,3 +139,32 @@ def test_requests_are_journaled_with_the_tenant_and_masked(env: CaspioEnv) -> No
     env.call("GET", "/tables")
     entries = env.admin("GET", "/journal", params={"path": V3})["items"]
     assert entries and entries[-1]["request_headers"].get("authorization") == "***"
+
+
+def _refresh(env: CaspioEnv, token: str) -> httpx.Response:
+    return env.client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token}
+    )
+
+
+def test_a_refresh_token_never_used_lapses_after_60_days(env: CaspioEnv) -> None:
+    """[C] caspio.md §2: a refresh token is valid one year, but 60 days if it is never used."""
+    early, late = env.get_token()["refresh_token"], env.get_token()["refresh_token"]
+    env.clock.advance(60 * 86400 - 1)
+    assert _refresh(env, early).status_code == 200  # day 59: still good
+    env.clock.advance(2)
+    r = _refresh(env, late)  # 60 days unused: gone
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant"}
+
+
+def test_a_used_chain_still_ends_after_one_year(env: CaspioEnv) -> None:
+    """[C] caspio.md §2 one-year lifetime: refreshing every 50 days keeps the chain alive past
+    day 60, but not past the first grant's year ([?] §2: the fake keeps that year)."""
+    token = env.get_token()["refresh_token"]
+    for _ in range(7):  # day 350
+        env.clock.advance(50 * 86400)
+        r = _refresh(env, token)
+        assert r.status_code == 200, r.text
+        token = r.json()["refresh_token"]
+    env.clock.advance(16 * 86400)  # day 366
+    assert _refresh(env, token).status_code == 400

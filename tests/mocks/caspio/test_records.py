@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from careflow.mocks.caspio.values import convert
 
 from .conftest import CaspioEnv
+
+YES = ("true", "yes", "1")
 
 
 def get(env: CaspioEnv, **params: object):
@@ -87,20 +95,37 @@ def test_value_formats(env: CaspioEnv) -> None:
     assert [x["PK_ID"] for x in found] == [row["PK_ID"]]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"Visits": 1.5},
-        {"Visits": "3"},
-        {"Active": "yes"},
-        {"DOB": "not a date"},
-        {"Balance": True},
-        {"FirstName": "x" * 256},
-    ],
-)
-def test_type_mismatch_is_refused(env: CaspioEnv, body: dict) -> None:
-    r = env.call("POST", "/tables/Patients/records", json=body)
-    assert r.status_code == 400 and "doesn't match the data type" in r.json()["Message"]
+MISMATCHES = [
+    {"Visits": 1.5},
+    {"Visits": "3.5"},
+    {"Visits": "3.0"},
+    {"Visits": "three"},
+    {"Visits": ""},
+    {"Balance": "1e3"},
+    {"Balance": "1,000"},
+    {"Balance": "NaN"},
+    {"Active": "maybe"},
+    {"Active": 2},
+    {"DOB": "not a date"},
+    {"Balance": True},
+    {"FirstName": True},
+    {"FirstName": ["a"]},
+    {"FirstName": "x" * 256},
+    {"FirstName": 10**300},
+]
+
+
+def test_type_mismatch_is_refused(env: CaspioEnv) -> None:
+    """Values that do not convert are refused, on insert and on update, and change nothing."""
+    for body in MISMATCHES:
+        r = env.call("POST", "/tables/Patients/records", json=body)
+        assert r.status_code == 400, body
+        # an integer of more than 40 digits is refused by the stack's input limits before any
+        # field is looked at (careflow.limits), as IncorrectBodyParameter too
+        message = r.json()["Message"]
+        assert "doesn't match the data type" in message or "too large" in message, body
+        put = env.call("PUT", "/tables/Patients/records", params={"q.where": "PK_ID=1"}, json=body)
+        assert put.status_code == 400 and put.json()["Code"] == "IncorrectBodyParameter", body
     assert len(env.records()) == 20
 
 
@@ -192,3 +217,67 @@ def test_getdate_uses_the_virtual_clock(env: CaspioEnv) -> None:
     env.call("POST", "/tables/Patients/records", json={"FirstName": "Later"})
     env.clock.set("2025-01-01T00:00:00Z")
     assert len(env.records(**{"q.where": "DOB < GETDATE()"})) >= 1
+
+
+# --- string values, converted the way Caspio converts them (issue 17, item 1) ----------------
+# Source: Pipedream's Caspio "Create Record" action
+# (components/caspio/actions/create-record/create-record.mjs, source [S6] of caspio.md) declares
+# every non-YES/NO field a string prop and turns only NUMBER values back into numbers, so
+# INTEGER and CURRENCY values reach Caspio as numeric strings; Caspio's n8n node sends
+# user-typed values as strings too.
+
+
+def test_numeric_and_yes_no_strings_convert_on_insert(env: CaspioEnv) -> None:
+    r = env.call(
+        "POST",
+        "/tables/Patients/records",
+        params={"response": "rows"},
+        json={"Visits": "3", "Balance": "12.5", "Active": "true", "City": 42, "Notes": 1.5},
+    )
+    assert r.status_code == 201, r.text
+    row = r.json()["Result"][0]
+    assert (row["Visits"], row["Balance"], row["Active"]) == (3, 12.5, True)
+    assert (row["City"], row["Notes"]) == ("42", "1.5")
+    assert env.records(**{"q.where": "Visits = 3 AND Balance = 12.5 AND City = '42'"})
+
+
+def test_strings_convert_on_update_too(env: CaspioEnv) -> None:
+    r = env.call(
+        "PUT",
+        "/tables/Patients/records",
+        params={"q.where": "PK_ID = 1", "response": "rows"},
+        json={"Visits": " 7 ", "Balance": "-0.25", "Active": "No", "State": 12},
+    )
+    assert r.status_code == 200, r.text
+    row = r.json()["Result"][0]
+    assert (row["Visits"], row["Balance"], row["Active"], row["State"]) == (7, -0.25, False, "12")
+
+
+def test_a_refused_update_changes_nothing(env: CaspioEnv) -> None:
+    before = env.records(**{"q.where": "PK_ID = 1"})
+    r = env.call(
+        "PUT",
+        "/tables/Patients/records",
+        params={"q.where": "PK_ID = 1"},
+        json={"Visits": "8", "Balance": "twelve"},
+    )
+    assert r.status_code == 400 and r.json()["Code"] == "IncorrectBodyParameter"
+    assert "Balance" in r.json()["Message"] and "Visits" not in r.json()["Message"]
+    assert env.records(**{"q.where": "PK_ID = 1"}) == before
+
+
+@given(
+    visits=st.integers(min_value=-(2**62), max_value=2**62),
+    balance=st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False),
+    active=st.sampled_from(["true", "FALSE", " Yes ", "no", "1", "0", 1, 0, True, False]),
+    text=st.one_of(st.integers(min_value=-(10**15), max_value=10**15), st.floats(-1e9, 1e9)),
+)
+@settings(max_examples=60, deadline=None)
+def test_string_values_convert_to_what_they_spell(
+    visits: int, balance: Decimal, active: object, text: float
+) -> None:
+    assert convert({"Type": "INTEGER"}, str(visits)) == visits
+    assert convert({"Type": "CURRENCY"}, str(balance)) == float(balance)
+    assert convert({"Type": "NUMBER"}, f"{float(balance):e}") == float(f"{float(balance):e}")
+    assert convert({"Type": "YES/NO"}, active) == (str(active).strip().lower() in YES)
+    assert float(convert({"Type": "TEXT"}, text)) == text  # a number's text spells it

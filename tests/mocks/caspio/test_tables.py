@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from .conftest import CaspioEnv
 
 
@@ -106,3 +110,40 @@ def test_list_field_read_and_write_formats(env: CaspioEnv) -> None:
     assert r.json()["Result"][0]["Specialty"] == {"1": "Cardio", "3": "Neuro"}
     bad = env.call("POST", "/tables/Patients/records", json={"Specialty": [9]})
     assert bad.status_code == 400
+
+
+# --- v2 details the v2 SDK relies on (issue 17 item 7) --------------------------------------
+# Source: the v2 Node SDK (source [S3] of caspio.md): ``src/utils/caspio.js``
+# validFieldPropertiesOnUpdate lists NewName, NewType, NewLabel, …; [C] §3 v3 takes Name, Type, …
+
+
+def _v2(env: CaspioEnv, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {env.token}"}
+    return env.client.request(method, "/rest/v2" + path, headers=headers, **kwargs)
+
+
+def test_v2_field_update_takes_the_new_names(env: CaspioEnv) -> None:
+    r = _v2(env, "PUT", "/tables/Patients/fields/City", json={"NewName": "Town", "NewLabel": "T"})
+    assert r.status_code == 204, r.text
+    field = env.call("GET", "/tables/Patients/fields/Town").json()["Result"]
+    assert (field["Name"], field["Label"]) == ("Town", "T")
+
+
+def test_each_path_refuses_the_other_versions_names(env: CaspioEnv) -> None:
+    v2 = _v2(env, "PUT", "/tables/Patients/fields/City", json={"Name": "Town"})
+    assert v2.status_code == 400 and v2.json()["Code"] == "IncorrectBodyParameter"
+    assert "NewName" in v2.json()["Message"]
+    v3 = env.call("PUT", "/tables/Patients/fields/City", json={"NewLabel": "T"})
+    assert v3.status_code == 400 and "'Label'" in v3.json()["Message"]
+    city = env.call("GET", "/tables/Patients/fields/City").json()["Result"]
+    assert (city["Name"], city["Label"]) == ("City", "")  # nothing changed
+
+
+def test_deleting_a_table_is_not_an_operation_and_says_so(env: CaspioEnv) -> None:
+    """No DELETE of a table in v3 or v2 ([C] §3 catalogue): 405, with a code that agrees
+    ([?] §6.1, the fake's code) and an Allow header; the table stays."""
+    for r in (_v2(env, "DELETE", "/tables/Patients"), env.call("DELETE", "/tables/Patients")):
+        assert r.status_code == 405 and r.json()["Code"] == "MethodNotAllowed"
+        assert set(r.json()) == {"Code", "Message", "Resource", "RequestId"}
+        assert "GET" in r.headers["Allow"]
+    assert len(env.records()) == 20

@@ -206,3 +206,89 @@ def test_call_throttling_paces_deliveries_per_second_on_the_virtual_clock(
     )
     env.settle()
     assert len(env.received) == 6
+
+
+# --- CustomPayloadTemplate ([C] caspio.md §8.1, §8.2; issue 17 item 4) -----------------------
+# Source: Caspio's own n8n trigger (source [S2] of caspio.md, CaspioTrigger.node.ts
+# buildCustomPayloadTemplate) registers this kind of template and reads the delivered JSON by
+# its keys (body.secret, body.webhookId, body.messageId, body.eventId).
+N8N_TEMPLATE = (
+    "{'secret': '[@out-hook:secret]', 'webhookId': '[@out-hook:webhookId]', "
+    "'messageId': '[@out-hook:messageId]', 'eventId': '[@out-hook:eventId]', "
+    "'callId': '[@out-hook:callId]', 'accountId': '[@out-hook:accountId]', "
+    "'eventDate': '[@out-hook:eventDate]', 'eventType': '[@out-hook:eventType]', "
+    "'objectName': '[@out-hook:objectName]', "
+    "'data': [{'PK_ID': '[@field:PK_ID]', 'FirstName': '[@field:FirstName]', "
+    "'Visits': '[@field:Visits]', 'Active': '[@field:Active]', 'Notes': '[@field:Notes]'}]}"
+)
+
+
+def test_custom_payload_template_makes_the_body(env: CaspioEnv) -> None:
+    hook = env.webhook([{**INSERT, "CustomPayloadTemplate": N8N_TEMPLATE}])
+    ev = env.call("GET", f"/outgoingWebhooks/{hook['Id']}/events").json()[0]
+    assert ev["CustomPayloadTemplate"] == N8N_TEMPLATE
+    r = env.call(
+        "POST",
+        "/tables/Patients/records",
+        params={"response": "rows"},
+        json={"FirstName": 'Ann "Nan" O\'Neil', "Visits": 3, "Active": True},
+    )
+    pk = r.json()["Result"][0]["PK_ID"]
+    env.settle()
+    (msg,) = env.received
+    # what n8n's webhook() checks: the secret, its webhook id, a message id and an event id
+    assert msg["secret"] == hook["Secret"] and msg["webhookId"] == hook["Id"]
+    assert msg["eventId"] == ev["Id"] and msg["messageId"] and msg["callId"]
+    assert msg["callId"] != msg["messageId"]
+    assert msg["eventType"] == "table.recordInsert" and msg["objectName"] == "Patients"
+    assert msg["eventDate"] == "2026-01-01T12:00:00"
+    # placeholders inside quotes are text; a missing value is empty
+    assert msg["data"] == [
+        {
+            "PK_ID": str(pk),
+            "FirstName": 'Ann "Nan" O\'Neil',
+            "Visits": "3",
+            "Active": "true",
+            "Notes": "",
+        }
+    ]
+
+
+def test_placeholders_outside_quotes_are_json_values(env: CaspioEnv) -> None:
+    template = (
+        "{'type': [@out-hook:eventType], 'row': {'id': [@field:PK_ID], 'visits': [@field:visits],"
+        " 'active': [@field:Active], 'notes': [@field:Notes]}, 'note': \"it's [@field:City]\"}"
+    )
+    env.webhook([{**UPDATE, "CustomPayloadTemplate": template}])
+    env.call(
+        "PUT",
+        "/tables/Patients/records",
+        params={"q.where": "PK_ID = 1"},
+        json={"Visits": 42, "Active": False, "City": "Reno", "Notes": None},
+    )
+    env.settle()
+    (msg,) = env.received
+    assert msg == {
+        "type": "table.recordUpdate",
+        "row": {"id": 1, "visits": 42, "active": False, "notes": None},
+        "note": "it's Reno",
+    }
+
+
+def test_templates_that_cannot_work_are_refused(env: CaspioEnv) -> None:
+    env.call("POST", "/tables/Patients/fields", json={"Name": "Pw", "Type": "PASSWORD"})
+    hook = env.webhook([])
+    path = f"/outgoingWebhooks/{hook['Id']}/events"
+    bad = {
+        "{'x': '[@out-hook:nope]'}": "[@out-hook:nope]",  # unknown message property
+        "{'x': '[@record:Name]'}": "[@record:Name]",  # unknown kind
+        "{'x': '[@field:Nope]'}": "Nope",  # no such field
+        "{'x': '[@field:Pw]'}": "password",  # never in a payload (§8.2)
+        "{'x': [@field:Name]": "JSON",  # not JSON once rendered
+        "eventType=[@out-hook:eventType]": "JSON",
+    }
+    for template, said in bad.items():
+        r = env.call("POST", path, json={**INSERT, "CustomPayloadTemplate": template})
+        assert r.status_code == 400 and r.json()["Code"] == "IncorrectBodyParameter", template
+        assert said in r.json()["Message"], (template, r.json()["Message"])
+    assert env.call("GET", path).json() == []

@@ -1,4 +1,5 @@
-"""POST /batch: one token, per-row results, 200 / 207, request-level 400/401/413/415 (§5)."""
+"""POST /batch: one token, per-row results, 200 / 207, request-level 400/401/413/415
+(ours-privacy.md §5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Accounts and profiles (§10, agency key), daily quotas and concurrency (§3), webhooks (§7),
-and the synthetic seed."""
+"""Accounts and profiles (whatconverts.md §10, agency key), daily quotas and concurrency (§3),
+webhooks (§7), and the synthetic seed."""
 
 from __future__ import annotations
 

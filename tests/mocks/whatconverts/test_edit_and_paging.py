@@ -1,5 +1,5 @@
-"""Edit may change only four fields (§5.5), and paging is consistent for any page size (§5.2);
-both as Hypothesis properties over generated requests."""
+"""Edit may change only four fields (whatconverts.md §5.5), and paging is consistent for any
+page size (§5.2); both as Hypothesis properties over generated requests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Leads: auth (§2), list filters and envelope (§5.1, §5.2), get (§5.3), create (§5.4)."""
+"""Leads (whatconverts.md): auth (§2), list filters and envelope (§5.1, §5.2), get (§5.3),
+create (§5.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""[C] §6.2 every lead carries the type-specific fields of its lead type, seeded or created."""
+"""[C] whatconverts.md §6.2 every lead carries the type-specific fields of its lead type, seeded
+or created."""
 
 from __future__ import annotations
 

@@ -1,0 +1,87 @@
+"""What every dashboard page shares: the templates, the reveal switch, post/redirect/get."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from .present import Masked, clock_text, pretty, short
+from .reader import StackReader
+
+PREFIX = "/ui"
+REVEAL_COOKIE = "careflow_reveal"
+FLASH_COOKIE = "careflow_flash"
+
+
+class Dashboard:
+    """The reader and the templates one mounted dashboard renders with."""
+
+    def __init__(self, reader: StackReader) -> None:
+        self.reader = reader
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("careflow.scenarios.dashboard", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(pretty=pretty, clock=clock_text, short=short)
+        self.templates.tests.update(
+            masked=lambda v: isinstance(v, Masked), list=lambda v: isinstance(v, list)
+        )
+
+    def render(
+        self, request: Request, template: str, http_status: int = 200, **ctx: Any
+    ) -> Response:
+        flash = unquote(request.cookies.get(FLASH_COOKIE) or "") or None
+        ctx.setdefault("section", "")
+        html = self.templates.get_template(template).render(
+            request=request,
+            path=request.url.path,
+            full_path=_here(request),
+            reveal=revealed(request),
+            flash=flash,
+            prefix=PREFIX,
+            **ctx,
+        )
+        response = HTMLResponse(html, http_status)
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path=PREFIX)
+        return response
+
+
+def dashboard(request: Request) -> Dashboard:
+    return request.app.state.dashboard
+
+
+def revealed(request: Request) -> bool:
+    return request.cookies.get(REVEAL_COOKIE) == "1"
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def redirect(request: Request, to: str, flash: str | None = None) -> Response:
+    """Post/redirect/get: back to a dashboard page (never elsewhere), with a one-time note."""
+    if not to.startswith(PREFIX + "/") and to != PREFIX:
+        to = PREFIX + "/"
+    response = RedirectResponse(to, status_code=303)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE, quote(flash[:300]), max_age=30, path=PREFIX, samesite="strict"
+        )
+    return response
+
+
+def same_origin(request: Request) -> bool:
+    """A form post must come from a dashboard page (no cross-site form posts)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host")
