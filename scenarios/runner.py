@@ -77,20 +77,22 @@ class ScenarioRunner:
             "leads": {},  # lead id -> correlation ids of the steps that created/changed it
         }
         try:
-            self._setup(scenario, ctx)
-            for index, step in enumerate(scenario.steps):
-                where = f"step {index + 1} ({step.action})"
-                self._step(step, ctx, result, where)
-                if result.failures:
-                    break
-            if not result.failures:
-                for index, exp in enumerate(scenario.expect):
-                    self._expect(exp, ctx, result, f"expect {index + 1} ({exp.kind})")
-        except (DriverError, KeyError, ValueError) as exc:
-            result.failures.append(Failure("setup/step", f"{type(exc).__name__}: {exc}"))
-        result.timeline = collect(self.driver, ctx["leads"])
-        if not self.leave_active:
-            self._deactivate(ctx["workflows"].values())
+            try:
+                self._setup(scenario, ctx)
+                for index, step in enumerate(scenario.steps):
+                    where = f"step {index + 1} ({step.action})"
+                    self._step(step, ctx, result, where)
+                    if result.failures:
+                        break
+                if not result.failures:
+                    for index, exp in enumerate(scenario.expect):
+                        self._expect(exp, ctx, result, f"expect {index + 1} ({exp.kind})")
+            except (DriverError, KeyError, ValueError) as exc:
+                result.failures.append(Failure("setup/step", f"{type(exc).__name__}: {exc}"))
+            result.timeline = collect(self.driver, ctx["leads"])
+        finally:  # Ctrl-C included: a shared stack is never left with the scenario's workflows
+            if not self.leave_active:
+                self._deactivate(ctx["workflows"].values())
         result.seconds = time.perf_counter() - started
         return result
 

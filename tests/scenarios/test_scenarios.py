@@ -257,3 +257,23 @@ def test_timeline_follows_a_polled_lead_from_its_request_to_the_dispatch():
     assert ("engine", "run") in first and ("caspio", "request") in first
     assert first[-1] == ("ours", "dispatch")
     assert not any(e.correlation_id.startswith("evt_") for e in result.timeline if e.kind == "run")
+
+
+def test_ctrl_c_during_a_run_on_a_shared_stack_leaves_no_workflow_active(monkeypatch):
+    """Issue 15: Ctrl-C during `careflow run --url` could leave a scenario's workflow active
+    (polling, holding Caspio webhooks) on someone else's stack."""
+    from careflow.scenarios.format import parse_scenario
+
+    scenario = parse_scenario(FAILING)
+    with InProcessStack(seed=scenario.seed) as stack:
+        runner = ScenarioRunner(StackDriver.in_process(stack), leave_active=False)
+
+        def interrupted(*_args, **_kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(runner, "_step", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(scenario)
+        with stack.client("engine") as engine:
+            statuses = [w["status"] for w in engine.get("/api/workflows").json()["items"]]
+    assert statuses == ["inactive"]
