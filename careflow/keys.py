@@ -1,7 +1,8 @@
 """Keys for what careflow keeps in a ``--data-dir``: never stored beside the data they protect.
 
-A data dir is named by a random id written into it (``.careflow-id``), so it can be moved or
-copied and keep its key. The key of that id is, in this order:
+A data dir is named by a random id written into it (``.careflow-id``; a folder inside a data dir,
+such as a stack's per-service folders, uses its ancestor's), so it can be moved or copied and
+keep its key. The key of that id is, in this order:
 
 1. derived from ``CAREFLOW_PASSPHRASE`` (scrypt, salted with the id) when that is set: nothing
    secret is written anywhere;
@@ -56,10 +57,20 @@ def _write_new(path: Path, data: bytes, mode: int = 0o600) -> bool:
     return True
 
 
+def id_file(data_dir: Path) -> Path:
+    """The identity file that governs ``data_dir``: its own, or its nearest ancestor's (a
+    stack's data dir holds one for all its services), else a new one in ``data_dir``."""
+    data_dir = Path(data_dir).absolute()
+    for folder in (data_dir, *data_dir.parents):
+        if (folder / ID_FILE).exists():
+            return folder / ID_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir / ID_FILE
+
+
 def data_dir_id(data_dir: Path) -> dict[str, str]:
     """The data dir's identity record (``id`` and, once a key exists, ``check``)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / ID_FILE
+    path = id_file(data_dir)
     if not path.exists():
         _write_new(path, json.dumps({"id": secrets.token_hex(16)}).encode(), 0o644)
     record = json.loads(path.read_text())
@@ -102,9 +113,10 @@ def master_key(data_dir: Path) -> bytes:
     check = _check_of(key)
     if record.get("check") is None:
         record["check"] = check
-        tmp = data_dir / (ID_FILE + ".tmp")
+        where = id_file(data_dir)
+        tmp = where.with_name(ID_FILE + ".tmp")
         tmp.write_text(json.dumps(record))
-        tmp.replace(data_dir / ID_FILE)
+        tmp.replace(where)
     elif not hmac.compare_digest(record["check"], check):
         raise KeyUnavailable(
             f"{source} does not open data dir {data_dir} (id {ident}): "

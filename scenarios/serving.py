@@ -161,6 +161,8 @@ def _bind_failure(options: ServeOptions, exc: OSError) -> str:
 
 def build_server(options: ServeOptions) -> tuple[StackServer, Any]:
     """Bind, then build the stack and its server (and the local CA with ``--tls``)."""
+    from careflow.keys import KeyUnavailable
+
     from .server import StackServer, urls_of
     from .stack import Stack
 
@@ -175,12 +177,17 @@ def build_server(options: ServeOptions) -> tuple[StackServer, Any]:
 
         ca = local_ca(options.host)
     urls = urls_of(options.host, sockets, "https" if ca else "http")
-    stack = Stack(
-        urls=urls,
-        seed=options.seed,
-        data_dir=options.data_dir,
-        allow_remote=options.allow_remote,
-    )
+    try:
+        stack = Stack(
+            urls=urls,
+            seed=options.seed,
+            data_dir=options.data_dir,
+            allow_remote=options.allow_remote,
+        )
+    except KeyUnavailable as exc:  # the data dir's key is missing, or the passphrase wrong
+        for sock in sockets.values():
+            sock.close()
+        raise ServeError(f"--data-dir {options.data_dir}: {exc}") from None
     return StackServer(stack, sockets, tls=ca), ca
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from careflow import engine
 from careflow.clock import VirtualClock
+from careflow.keys import master_key
 from careflow.mocks import VENDORS
 from careflow.mocks.kernel import Kernel
 from careflow.mocks.kernel.transports import (
@@ -86,6 +87,7 @@ class Stack:
         self.allow_remote = allow_remote
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir is not None:
+            master_key(self.data_dir)  # one key for the whole data dir (careflow/keys.py)
             keep_clock(self.clock, self.data_dir / CLOCK_FILE)
         self.fakes = fakes()
         self.apps: dict[str, FastAPI] = {}
