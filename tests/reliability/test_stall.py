@@ -74,6 +74,9 @@ def check(latencies: list[float]) -> None:
     fast = sum(ms < HEALTHY_MS for ms in latencies) / len(latencies)
     assert fast >= 0.8, f"health was slow meanwhile (ms): {shown}"
     assert max(latencies) < STALL_MS, f"health stalled meanwhile (ms): {shown}"
+    ordered = sorted(latencies)
+    print(f"health meanwhile: {len(ordered)} answers, median {ordered[len(ordered) // 2]:.0f} ms, "
+          f"slowest {ordered[-1]:.0f} ms")  # fmt: skip
 
 
 def test_a_huge_json_body_to_one_fake_never_stalls_another(served: dict[str, Any]) -> None:
