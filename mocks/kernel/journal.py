@@ -163,7 +163,11 @@ class JournalRecord:
                 "status": self.status,
                 "correlation_id": self.correlation_id,
                 "request_headers": masker.headers(headers),
-                "request_body": masker.body(request.body, content_type),
+                "request_body": (
+                    f"<body of {request.omitted} bytes: too large to journal>"
+                    if request.omitted
+                    else masker.body(request.body, content_type)
+                ),
                 "response_body": self.response_body(masker),
                 "elapsed_ms": self.elapsed_ms,
                 "fault": self.fault,

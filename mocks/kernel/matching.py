@@ -43,6 +43,7 @@ class RequestView:
         self.query_string = query_string
         self.raw_headers = raw_headers or []
         self.body = body
+        self.omitted = 0  # bytes of a body too large to keep in the journal (dropped)
 
     @cached_property
     def query(self) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ from .journal import (
     JournalRecord,
     response_view,
 )
+from .masking import BODY_VIEW_LIMIT
 from .matching import RequestView
 
 ADMIN_PREFIX = "/__sandbox"
@@ -308,6 +309,8 @@ class SandboxMiddleware:
     ) -> None:
         """Record the request as received (masked when read) with the start of its answer."""
         kernel = self.kernel
+        if len(view.body) > BODY_VIEW_LIMIT:  # 5,000 entries of 10 MiB would not fit in memory
+            view.omitted, view.body = len(view.body), b""
         state = scope.get("state", {})
         # a route may hide a credential carried in its path (e.g. a webhook URL token)
         if (journal_path := state.get("journal_path")) is not None:

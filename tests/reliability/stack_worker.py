@@ -51,6 +51,8 @@ def prepare() -> None:
 
 def setup(stack: Any) -> str:
     """The engine's authentication and workflow, made once (a crash may cut it short)."""
+    with stack.client("whatconverts") as wc:  # rounds on a frozen clock: one long day
+        assert wc.put("/__sandbox/quota", json={"profile": 10**9}).status_code == 200
     engine = stack.client("engine")
     if not any(
         a["name"] == "caspio-demo" for a in engine.get("/api/authentications").json()["items"]

@@ -331,6 +331,19 @@ def test_a_body_over_the_limit_is_a_413_in_the_vendors_shape() -> None:
             )
             assert response.status_code == 413, response.text
             assert shapes[vendor] in response.json()
-            assert env.client.get("/__sandbox/journal").json()["items"][-1]["status"] == 413
+            entry = env.client.get("/__sandbox/journal").json()["items"][-1]
+            assert entry["status"] == 413
         finally:
             env.close()
+
+
+def test_a_big_body_is_journaled_by_its_size_only() -> None:
+    """The journal keeps 5,000 requests: a body over 1 MiB is noted by size, not kept."""
+    env = fake("ours", "http://127.0.0.1:8403")
+    try:
+        body = b'{"token": "x", "event": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+        env.client.post("/api/v1/track", content=body, headers={"content-type": "application/json"})
+        entry = env.client.get("/__sandbox/journal").json()["items"][-1]
+        assert entry["request_body"] == f"<body of {len(body)} bytes: too large to journal>"
+    finally:
+        env.close()

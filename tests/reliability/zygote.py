@@ -10,6 +10,7 @@ The zygote starts no thread and opens no file before it forks, so a fork is safe
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -82,12 +83,17 @@ class Worker:
                 return line
 
     def kill(self) -> None:
-        """SIGKILL the worker (wherever it is) and wait until the zygote has reaped it."""
+        """SIGKILL the worker (wherever it is) and wait until the zygote has reaped it; a worker
+        that ended by itself first (an error) fails the test with its traceback."""
         while not self.pid:
             self.wait_for("\0never")
-        os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # ended already: its status says how
+            os.kill(self.pid, signal.SIGKILL)
         if self.status is None:
             self.wait_for("exit")
+        assert self.status is not None
+        killed = os.WIFSIGNALED(self.status) and os.WTERMSIG(self.status) == signal.SIGKILL
+        assert killed, f"the worker ended by itself ({self.status}):\n{self.zygote.stderr()}"
 
     def finish(self) -> None:
         if self.status is None:
