@@ -76,12 +76,19 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 def body_timeout() -> float:
     """``CAREFLOW_BODY_TIMEOUT`` (seconds, > 0) when set, else 30."""
-    raw = os.environ.get(BODY_TIMEOUT_ENV, "").strip()
+    raw = os.environ.get(BODY_TIMEOUT_ENV, "")
+    if raw == _timeout_seen[0]:
+        return _timeout_seen[1]
     try:
-        value = float(raw) if raw else DEFAULT_BODY_TIMEOUT
+        value = float(raw.strip()) if raw.strip() else DEFAULT_BODY_TIMEOUT
     except ValueError:
-        return DEFAULT_BODY_TIMEOUT
-    return value if value > 0 else DEFAULT_BODY_TIMEOUT
+        value = DEFAULT_BODY_TIMEOUT
+    value = value if value > 0 and math.isfinite(value) else DEFAULT_BODY_TIMEOUT
+    _timeout_seen[:] = [raw, value]
+    return value
+
+
+_timeout_seen: list[Any] = ["", DEFAULT_BODY_TIMEOUT]  # the last value read, and its meaning
 
 
 def too_large(limit: int) -> BadInput:
@@ -96,8 +103,33 @@ async def read_body(
 ) -> bytes:
     """The whole request body, within ``limit`` bytes and ``timeout`` seconds (BadInput 413 /
     408 otherwise; ClientGone when the client hung up)."""
-    declared_text = header(scope, b"content-length")
+    declared_text: bytes | None = None
+    chunked = False
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            declared_text = value
+        elif key == b"transfer-encoding":
+            chunked = True
+    if (declared_text is None or declared_text == b"0") and not chunked:
+        # no body announced (HTTP/1.1: none follows): the server hands an empty one at once, so
+        # no timer is armed (most requests: every GET)
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            body += message.get("body", b"")
+            if len(body) > limit:
+                raise too_large(limit)
+            if not message.get("more_body"):
+                return body
     declared = int(declared_text) if declared_text and declared_text.isdigit() else None
+    return await _read_announced(receive, declared, limit, timeout)
+
+
+async def _read_announced(
+    receive: Receive, declared: int | None, limit: int, timeout: float | None
+) -> bytes:
     seconds = timeout if timeout is not None else body_timeout()
     body = bytearray()
     try:
@@ -110,7 +142,10 @@ async def read_body(
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise ClientGone
-                body += message.get("body", b"")
+                chunk = message.get("body", b"")
+                if not body and not message.get("more_body") and len(chunk) <= limit:
+                    return chunk  # type: ignore[no-any-return]  # the usual case: one message
+                body += chunk
                 if len(body) > limit:
                     await _drain(receive, DRAIN_LIMIT - len(body))
                     raise too_large(limit)

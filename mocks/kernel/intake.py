@@ -18,7 +18,7 @@ from careflow.limits import BadInput, ClientGone
 
 from .core import Kernel
 
-__all__ = ["BadInput", "ClientGone", "admin_call", "flushing", "read", "serve"]
+__all__ = ["BadInput", "ClientGone", "admin_call", "read", "serve"]
 
 # admin paths that never change a tenant's data (faults, clock, journal ... live elsewhere)
 _STATELESS = ("/faults", "/clock", "/journal", "/settle", "/webhooks/deliveries", "/health")
@@ -44,19 +44,6 @@ async def read(kernel: Kernel, scope: Scope, receive: Receive) -> bytes:
     return await limits.read_body(scope, receive, limit=limit)
 
 
-def flushing(kernel: Kernel, send: Send, on_start: Any = None) -> Send:
-    """``send``, but with a data dir every change is on disk before the answer starts."""
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            if on_start is not None:
-                on_start(message["status"])
-            kernel.flush()
-        await send(message)
-
-    return wrapped
-
-
 async def serve(
     kernel: Kernel,
     app: ASGIApp,
@@ -67,8 +54,10 @@ async def serve(
     refused: BadInput | None = None,
     *,
     admin: bool = False,
+    on_start: Any = None,
 ) -> None:
-    """Check the body, run the route; refusals and unexpected errors in the right shape."""
+    """Check the body, run the route; refusals and unexpected errors in the right shape. With
+    a data dir every change is on disk before the answer starts (``on_start(status)`` first)."""
 
     def shape(status: int, message: str, part: str = "body") -> tuple[Any, dict]:
         if admin:
@@ -85,13 +74,17 @@ async def serve(
         return
     started = False
 
-    async def noting(message: Message) -> None:
+    async def flushing(message: Message) -> None:
         nonlocal started
-        started = started or message["type"] == "http.response.start"
+        if message["type"] == "http.response.start":
+            started = True
+            if on_start is not None:
+                on_start(message["status"])
+            kernel.flush()
         await send(message)
 
     try:
-        await app(scope, limits.replay(raw, receive), noting)
+        await app(scope, limits.replay(raw, receive), flushing)
     except Exception as exc:
         if started:
             raise
@@ -123,9 +116,7 @@ async def admin_call(
             return
         backend.changed_tenant(_tenant_of(scope))
 
-    await serve(
-        kernel, app, scope, receive, flushing(kernel, send, changed), raw, refused, admin=True
-    )
+    await serve(kernel, app, scope, receive, send, raw, refused, admin=True, on_start=changed)
 
 
 def _tenant_of(scope: Scope) -> str:

@@ -230,7 +230,7 @@ class SandboxMiddleware:
                 journaled = True
                 self._journal(scope, view, cid, seen, fault_info, order)
 
-        echo = self._echo(intake.flushing(kernel, send), cid_header, seen, journal)
+        echo = self._echo(send, cid_header, seen, journal)
         try:
             if fault is None:
                 await app()
