@@ -30,6 +30,7 @@ SECRET_KEYS = frozenset(
         "xapikey",
         "secret",
         "clientsecret",
+        "clientid",  # a Caspio client id identifies its web services profile (issue 15)
         "accesstoken",
         "refreshtoken",
         "password",

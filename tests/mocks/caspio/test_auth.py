@@ -168,3 +168,19 @@ def test_a_used_chain_still_ends_after_one_year(env: CaspioEnv) -> None:
         token = r.json()["refresh_token"]
     env.clock.advance(16 * 86400)  # day 366
     assert _refresh(env, token).status_code == 400
+
+
+def test_the_journal_never_shows_a_client_id(env: CaspioEnv) -> None:
+    """Issue 15: Caspio's client_id (it names the web services profile) read in clear in the
+    journal; it is masked like the secret, in form bodies and Basic headers alike."""
+    import base64
+
+    basic = base64.b64encode(f"{env.creds['client_id']}:{env.creds['client_secret']}".encode())
+    env.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic.decode()}"},
+    )
+    journal = env.client.get("/__sandbox/journal").text
+    assert env.creds["client_id"] not in journal and env.creds["client_secret"] not in journal
+    assert '"client_id":"***"' in journal.replace(" ", "")
