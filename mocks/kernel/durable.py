@@ -34,6 +34,7 @@ from typing import Any
 from careflow.keys import Sealer, derive, master_key
 
 WHOLE = None  # the key of an entity that is a whole section
+KEY_IDS_KEPT = 100_000  # entity key HMACs a store remembers
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
     tenant TEXT NOT NULL, section TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
@@ -65,6 +66,7 @@ class EntityStore:
         secret = key if key is not None else derive(master_key(path.parent), "fake-state")
         self._sealer = Sealer(derive(secret, f"seal:{path.name}"))
         self._ids = derive(secret, f"ids:{path.name}")
+        self._key_ids: dict[tuple[str, Any], str] = {}  # (section, key) → its HMAC, as computed
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -73,9 +75,15 @@ class EntityStore:
 
     # sealing ---------------------------------------------------------------------------------
     def _key_id(self, section: str, key: Any) -> str:
+        known = self._key_ids.get((section, key))
+        if known is not None:
+            return known
         text = b"" if key is WHOLE else encode(key)  # 5 and "5" differ; a tuple is its list
         digest = hmac.new(self._ids, section.encode() + b"\0" + text, hashlib.sha256)
-        return digest.hexdigest()[:32]
+        if len(self._key_ids) >= KEY_IDS_KEPT:
+            self._key_ids.clear()
+        self._key_ids[(section, key)] = found = digest.hexdigest()[:32]
+        return found
 
     def _seal(self, tenant: str, section: str, key_id: str, key: Any, value: Any) -> bytes:
         aad = f"{tenant}\0{section}\0{key_id}".encode()
@@ -104,29 +112,32 @@ class EntityStore:
                         db.execute("DELETE FROM tenants WHERE tenant = ?", (tenant,))
                         continue
                     db.execute("INSERT OR IGNORE INTO tenants VALUES (?)", (tenant,))
-                    for section, key, value in entities:
-                        self._put(tenant, section, key, value)
-                for tenant, section, key, value, present in changes:
-                    if present:
-                        self._put(tenant, section, key, value)
-                    else:
-                        db.execute(
-                            "DELETE FROM entities WHERE tenant = ? AND section = ? AND key = ?",
-                            (tenant, section, self._key_id(section, key)),
-                        )
+                    self._put([self._row(tenant, *entity) for entity in entities])
+                self._put([self._row(t, s, k, v) for t, s, k, v, present in changes if present])
+                gone = [
+                    (t, s, self._key_id(s, k)) for t, s, k, _v, present in changes if not present
+                ]
+                if gone:
+                    db.executemany(
+                        "DELETE FROM entities WHERE tenant = ? AND section = ? AND key = ?", gone
+                    )
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
-    def _put(self, tenant: str, section: str, key: Any, value: Any) -> None:
+    def _row(self, tenant: str, section: str, key: Any, value: Any) -> tuple[str, str, str, bytes]:
         key_id = self._key_id(section, key)
+        return tenant, section, key_id, self._seal(tenant, section, key_id, key, value)
+
+    def _put(self, rows: list[tuple[str, str, str, bytes]]) -> None:
         # an upsert keeps the row's rowid: loading in rowid order keeps insertion order
-        self.db.execute(
-            "INSERT INTO entities VALUES (?, ?, ?, ?) ON CONFLICT (tenant, section, key) "
-            "DO UPDATE SET value = excluded.value",
-            (tenant, section, key_id, self._seal(tenant, section, key_id, key, value)),
-        )
+        if rows:
+            self.db.executemany(
+                "INSERT INTO entities VALUES (?, ?, ?, ?) ON CONFLICT (tenant, section, key) "
+                "DO UPDATE SET value = excluded.value",
+                rows,
+            )
 
     # reading ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:

@@ -8,7 +8,6 @@ Entities: one per source (by id), visitor (``mode/id``), event (by id), idempote
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from careflow.mocks.kernel.durable import WHOLE, Entity
@@ -44,7 +43,9 @@ def entity_value(state: OursState, section: str, key: Any) -> tuple[bool, Any]:
     with state.lock:
         if section == "sources":
             source = state.sources.get(key)
-            return source is not None, asdict(source) if source is not None else None
+            # its fields as they are (``Source(**value)`` loads it); dataclasses.asdict's deep
+            # copy costs more than the rest of a track
+            return source is not None, dict(vars(source)) if source is not None else None
         if section == "visitors":
             mode, _, vid = key.partition("/")
             visitor = state.visitors.get(mode, {}).get(vid)
