@@ -61,6 +61,11 @@ class Backend(Generic[S]):
         self._tenant_of: dict[int, str] = {}  # id(state) → tenant
         self._dirty: dict[tuple[str, str, Any], Any] = {}  # (tenant, section, key) → state
         self._replaced: dict[str, Any] = {}  # tenant → state written whole (None: dropped)
+        # _marks guards the two dicts above (a leaf lock: nothing is taken while it is held);
+        # _flushing puts flushes in one order. A flush never holds the backend's lock, so a
+        # part that holds its state's lock may bind a credential meanwhile (no lock cycle).
+        self._marks = threading.Lock()
+        self._flushing = threading.Lock()
 
     # hooks for subclasses -------------------------------------------------------------------
     def new_state(self, tenant: str, synthetic: Synthetic) -> S:
@@ -159,7 +164,8 @@ class Backend(Generic[S]):
             for key in self.credential_keys(state):
                 self._credentials[key] = tenant
             if self.durable is not None and not stored:
-                self._replaced[tenant] = state
+                with self._marks:
+                    self._replaced[tenant] = state
 
     def _drop_credentials(self, tenant: str) -> None:
         for key in [k for k, t in self._credentials.items() if t == tenant]:
@@ -170,7 +176,8 @@ class Backend(Generic[S]):
         with self._lock:
             if tenant is None:
                 if self.durable is not None:
-                    self._replaced.update(dict.fromkeys(self._states))
+                    with self._marks:
+                        self._replaced.update(dict.fromkeys(self._states))
                 self._states.clear()
                 self._credentials.clear()
                 self._tenant_of.clear()
@@ -186,7 +193,8 @@ class Backend(Generic[S]):
             self._tenant_of.pop(id(self._states[tenant]), None)
             del self._states[tenant]
             if self.durable is not None:
-                self._replaced[tenant] = None
+                with self._marks:
+                    self._replaced[tenant] = None
             return True
 
     # export / import / seed -----------------------------------------------------------------
@@ -239,7 +247,8 @@ class Backend(Generic[S]):
             return
         tenant = self._tenant_of.get(id(state))
         if tenant is not None:
-            self._dirty[(tenant, section, tuple(key) if isinstance(key, list) else key)] = state
+            with self._marks:
+                self._dirty[(tenant, section, tuple(key) if isinstance(key, list) else key)] = state
 
     def changed_all(self, state: S) -> None:
         """Write the whole tenant of ``state`` at the next flush (admin writes, seeds)."""
@@ -247,20 +256,24 @@ class Backend(Generic[S]):
             return
         tenant = self._tenant_of.get(id(state))
         if tenant is not None:
-            self._replaced[tenant] = state
+            with self._marks:
+                self._replaced[tenant] = state
 
     def changed_tenant(self, tenant: str) -> None:
         """Write ``tenant`` whole at the next flush, if it exists."""
-        if self.durable is not None and tenant in self._states:
-            self._replaced[tenant] = self._states[tenant]
+        state = self._states.get(tenant)
+        if self.durable is not None and state is not None:
+            with self._marks:
+                self._replaced[tenant] = state
 
     def flush(self) -> None:
         """Write what changed since the last flush, in one transaction (no-op in memory)."""
         if self.durable is None or not (self._dirty or self._replaced):
             return
-        with self._lock:
-            replaced, self._replaced = self._replaced, {}
-            dirty, self._dirty = self._dirty, {}
+        with self._flushing:
+            with self._marks:
+                replaced, self._replaced = self._replaced, {}
+                dirty, self._dirty = self._dirty, {}
             try:
                 whole = {
                     tenant: (list(self.entities(state)) if state is not None else None)
@@ -274,9 +287,10 @@ class Backend(Generic[S]):
                     changes.append((tenant, section, key, value, present))
                 self.durable.apply(whole, changes)
             except BaseException:
-                # not written: keep it for the next flush (the answer is a 500 meanwhile)
-                self._replaced = {**replaced, **self._replaced}
-                self._dirty = {**dirty, **self._dirty}
+                # not written: kept for the next flush (the answer is a 500 meanwhile)
+                with self._marks:
+                    self._replaced = {**replaced, **self._replaced}
+                    self._dirty = {**dirty, **self._dirty}
                 raise
 
     def open_store(self, data_dir: Path) -> None:
