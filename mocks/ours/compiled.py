@@ -33,16 +33,26 @@ class CompiledMapping:
     read: Callable[[dict[str, Any]], Any]  # the template against the context (render's rules)
     modification: str | None  # explicit: the mapping's own treatment, nothing else
     kind: PhiKind | None  # PHI known at the property's place (names on the way, variable read)
+    template: str = ""
+    # a plain ``{{ event.a.b }}``: the path looked up, its value not yet checked (apply checks
+    # it while it scrubs it, in one walk); None: ``read`` renders (and checks) the template
+    path: tuple[str, ...] | None = None
+
+
+def _plain_path(template: str) -> tuple[str, ...] | None:
+    single = _SINGLE.match(template)
+    if single and _DOTTED.match(single.group(1)):  # as mapping._compiled decides
+        return tuple(single.group(1).split("."))
+    return None
 
 
 def _reader(template: str) -> Callable[[dict[str, Any]], Any]:
     """``render(template, ·)``, with a plain ``{{ event.a.b }}`` looked up directly."""
-    single = _SINGLE.match(template)
-    if single and _DOTTED.match(single.group(1)):  # as mapping._compiled decides
-        path = single.group(1).split(".")
+    path = _plain_path(template)
+    if path is not None:
 
         def lookup(context: dict[str, Any]) -> Any:
-            value = _walk(context, path)
+            value = _walk(context, list(path))
             if value is None or type(value) in _SCALARS:
                 return value
             if not _json_safe(value):
@@ -92,6 +102,8 @@ def compiled_mappings(destination: Destination) -> list[CompiledMapping] | None:
                 read=_reader(m.map),
                 modification=m.modification,
                 kind=None if m.modification is not None else _place_kind(m),
+                template=m.map,
+                path=_plain_path(m.map),
             )
             for m in mappings
         ]
@@ -108,13 +120,32 @@ def apply(
     for m in mappings:
         if m.logic and not evaluate(m.logic, context):
             continue
-        value = m.read(context)
+        if m.path is None:
+            value = m.read(context)
+        else:  # _walk, inline (the hot path: every default mapping)
+            value = context
+            for part in m.path:
+                if not isinstance(value, dict):
+                    value = None
+                    break
+                value = value.get(part)
         if value is None or value == "":
             continue
         if m.modification is not None:
+            if m.path is not None and type(value) not in _SCALARS:
+                m.read(context)  # raises as render would for what JSON cannot carry
             value = modify(value, m.modification, salt)
+        elif type(value) in _SCALARS:
+            found = m.kind or kind_of_value(value)
+            if found is not None:
+                value = default_phi(value, found, policy, salt)
         else:
-            value = scrub(value, m.kind, policy, salt)
+            try:
+                value = _checked_scrub(value, m.kind, policy, salt)
+            except _Unsafe:  # (only a looked-up value: render has checked what it gives)
+                raise ValueError(
+                    f"mapping template {m.template!r} gives a {type(value).__name__}"
+                ) from None
         target = payload
         for part in m.parts[:-1]:
             child = target.get(part)
@@ -133,5 +164,27 @@ def scrub(value: Any, kind: PhiKind | None, policy: str, salt: str) -> Any:
         }
     if isinstance(value, list):
         return [scrub(item, kind, policy, salt) for item in value]
+    found = kind or kind_of_value(value)
+    return value if found is None else default_phi(value, found, policy, salt)
+
+
+class _Unsafe(Exception):
+    """A looked-up value holds what JSON cannot carry (render's check, made while scrubbing)."""
+
+
+def _checked_scrub(value: Any, kind: PhiKind | None, policy: str, salt: str) -> Any:
+    """``scrub`` of a looked-up value that also makes render's JSON check (mapping._json_safe)
+    in the same walk: _Unsafe for a value or key JSON cannot carry."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unsafe
+            out[key] = _checked_scrub(item, kind or kind_of_name(key), policy, salt)
+        return out
+    if isinstance(value, list):
+        return [_checked_scrub(item, kind, policy, salt) for item in value]
+    if not _json_safe(value):  # a scalar, or a tuple (kept whole, as scrub keeps it)
+        raise _Unsafe
     found = kind or kind_of_value(value)
     return value if found is None else default_phi(value, found, policy, salt)

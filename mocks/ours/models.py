@@ -176,9 +176,9 @@ class OursBackend(Backend[OursState]):
         return self.sources.resolve(state, token)
 
     def ingest(
-        self, state: OursState, source: Source, mode: str, row: TrackInput
+        self, state: OursState, source: Source, mode: str, row: TrackInput, stamp: str = ""
     ) -> dict[str, Any] | None:
-        event = self.events.ingest(state, source, mode, row)
+        event = self.events.ingest(state, source, mode, row, stamp)
         if event is not None:  # storage.py: what an accepted event changed
             self.changed(state, "events", event["id"])
             self.changed(state, "visitors", f"{mode}/{event['visitor_id']}")

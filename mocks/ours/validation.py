@@ -20,6 +20,7 @@ MAX_PROPERTY_DEPTH = 5  # [C] same: at most five object levels (arrays do not co
 MAX_ARRAY_ITEMS = 250  # [C] same: arrays are truncated to 250 entries
 MAX_NESTING = 32  # [?] objects and arrays together nest at most 32 deep (else 400)
 OBJECT_FIELDS = ("userProperties", "defaultProperties", "identityContext")
+_FLAT = frozenset({str, int, float, bool, type(None)})  # JSON values with nothing below them
 
 
 @dataclass
@@ -90,7 +91,10 @@ def _check_properties(props: dict[str, Any]) -> dict[str, Any]:
             return [clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
         return value
 
-    cleaned = clean(props, 1, 1)
+    if all(type(v) in _FLAT and k.strip() for k, v in props.items()):
+        cleaned = dict(props)  # the usual case: flat, no empty key (clean would copy it as is)
+    else:
+        cleaned = clean(props, 1, 1)
     if len(cleaned) > MAX_PROPERTY_KEYS:
         raise InvalidEvent(f"eventProperties has more than {MAX_PROPERTY_KEYS} keys")
     return cleaned
@@ -137,7 +141,10 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
     user_id = _text(body, "userId", ID_MAX)
     external_id = _text(body, "externalId", ID_MAX, coerce=True)
     email = _text(body, "email", EMAIL_MAX)
-    objects = {key: _nested_at_most(_object(body, key), key) for key in OBJECT_FIELDS}
+    objects = {
+        key: _nested_at_most(_object(body, key), key) if body.get(key) is not None else None
+        for key in OBJECT_FIELDS
+    }
     user_props = objects["userProperties"]
     # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
     # userProperties.email / external_id count too: they are used for lookup ([C] §3).
