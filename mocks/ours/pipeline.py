@@ -227,7 +227,9 @@ class Pipeline:
             self._dispatch(tenant, state, destination, event, payload, run.now)
             sent.append(dest_id)
         event["destinations"] = sent
-        event["blocked_by_governance"] = sorted(blocked & set(allowed.destination_ids))
+        event["blocked_by_governance"] = (
+            sorted(blocked & set(allowed.destination_ids)) if blocked else []
+        )
         event["status"] = "dispatched" if sent else "processed"
 
     def _now(self) -> str:
@@ -263,9 +265,10 @@ class Pipeline:
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)
         state.sources[event["source"]].last_dispatched_at = record["time"]
-        self.backend.changed(state, "dispatches", record["id"])
-        self.backend.changed(state, "sources", event["source"])
-        self.backend.changed(state, "counter")
+        if self.backend.durable is not None:  # (nothing to mark in memory: the hot path)
+            self.backend.changed(state, "dispatches", record["id"])
+            self.backend.changed(state, "sources", event["source"])
+            self.backend.changed(state, "counter")
 
 
 __all__ = ["Mapping", "Pipeline", "build_payload", "default_phi", "evaluate", "modify", "render"]
