@@ -173,6 +173,7 @@ class Pipeline:
         if not self.backend.has_tenant(tenant):
             return  # the tenant was reset or dropped meanwhile
         state = self.backend.state(tenant)
+        durable = self.backend.durable is not None  # (else there is nothing to mark)
         with state.lock:
             run = _Run(self._now())
             for event_id in event_ids:
@@ -184,7 +185,8 @@ class Pipeline:
                 except Exception as exc:  # keep the pipeline alive; show what went wrong
                     event["status"] = "error"
                     event.setdefault("errors", []).append({"error": f"{type(exc).__name__}: {exc}"})
-                self.backend.changed(state, "events", event_id)
+                if durable:
+                    self.backend.changed(state, "events", event_id)
         self.kernel.flush()  # with a data dir: the pipeline's progress is kept too
 
     def _process_one(self, tenant: str, state: OursState, event: dict[str, Any], run: _Run) -> None:
