@@ -23,7 +23,7 @@ OBJECT_FIELDS = ("userProperties", "defaultProperties", "identityContext")
 _FLAT = frozenset({str, int, float, bool, type(None)})  # JSON values with nothing below them
 
 
-@dataclass
+@dataclass(slots=True)
 class TrackInput:
     """One validated /track-shaped event (or /identify call, ``event`` = ``$identify``)."""
 
@@ -76,25 +76,28 @@ def _nested_at_most(value: Any, key: str, nesting: int = 1) -> Any:
     return value
 
 
+def _clean(value: Any, depth: int, nesting: int) -> Any:
+    """eventProperties below ``value``: empty keys removed, arrays cut, depth checked."""
+    if nesting > MAX_NESTING:
+        raise InvalidEvent(f"eventProperties nest deeper than {MAX_NESTING} levels")
+    if isinstance(value, dict):
+        if depth > MAX_PROPERTY_DEPTH:
+            raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
+        return {k: _clean(v, depth + 1, nesting + 1) for k, v in value.items() if k.strip()}
+    if isinstance(value, list):
+        return [_clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
+    return value
+
+
 def _check_properties(props: dict[str, Any]) -> dict[str, Any]:
     """[C] sdk-py eventProperties: ≤ 200 nonempty keys, ≤ 5 object levels; empty keys removed
     recursively; arrays truncated to 250 entries."""
-
-    def clean(value: Any, depth: int, nesting: int) -> Any:
-        if nesting > MAX_NESTING:
-            raise InvalidEvent(f"eventProperties nest deeper than {MAX_NESTING} levels")
-        if isinstance(value, dict):
-            if depth > MAX_PROPERTY_DEPTH:
-                raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
-            return {k: clean(v, depth + 1, nesting + 1) for k, v in value.items() if k.strip()}
-        if isinstance(value, list):
-            return [clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
-        return value
-
-    if all(type(v) in _FLAT and k.strip() for k, v in props.items()):
-        cleaned = dict(props)  # the usual case: flat, no empty key (clean would copy it as is)
+    for key, value in props.items():
+        if type(value) not in _FLAT or not key.strip():
+            cleaned = _clean(props, 1, 1)
+            break
     else:
-        cleaned = clean(props, 1, 1)
+        cleaned = dict(props)  # the usual case: flat, no empty key (clean would copy it as is)
     if len(cleaned) > MAX_PROPERTY_KEYS:
         raise InvalidEvent(f"eventProperties has more than {MAX_PROPERTY_KEYS} keys")
     return cleaned
@@ -141,11 +144,10 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
     user_id = _text(body, "userId", ID_MAX)
     external_id = _text(body, "externalId", ID_MAX, coerce=True)
     email = _text(body, "email", EMAIL_MAX)
-    objects = {
-        key: _nested_at_most(_object(body, key), key) if body.get(key) is not None else None
+    user_props, default_props, context = (
+        _nested_at_most(_object(body, key), key) if body.get(key) is not None else None
         for key in OBJECT_FIELDS
-    }
-    user_props = objects["userProperties"]
+    )
     # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
     # userProperties.email / external_id count too: they are used for lookup ([C] §3).
     fallback = user_props or {}
@@ -159,6 +161,6 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
         external_id=external_id,
         email=email,
         user_properties=user_props,
-        default_properties=objects["defaultProperties"] or {},
-        identity_context=objects["identityContext"] or {},
+        default_properties=default_props or {},
+        identity_context=context or {},
     )
