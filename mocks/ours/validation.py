@@ -64,6 +64,13 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value
 
 
+def _object_field(body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """An object field of OBJECT_FIELDS: an object or null, nested at most MAX_NESTING deep."""
+    if body.get(key) is None:
+        return None
+    return _nested_at_most(_object(body, key), key)  # type: ignore[no-any-return]
+
+
 def _nested_at_most(value: Any, key: str, nesting: int = 1) -> Any:
     """[?] any object field nests at most MAX_NESTING deep (objects and arrays), else 400."""
     if nesting > MAX_NESTING:
@@ -144,10 +151,9 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
     user_id = _text(body, "userId", ID_MAX)
     external_id = _text(body, "externalId", ID_MAX, coerce=True)
     email = _text(body, "email", EMAIL_MAX)
-    user_props, default_props, context = (
-        _nested_at_most(_object(body, key), key) if body.get(key) is not None else None
-        for key in OBJECT_FIELDS
-    )
+    user_props = _object_field(body, "userProperties")  # OBJECT_FIELDS, in their order
+    default_props = _object_field(body, "defaultProperties")
+    context = _object_field(body, "identityContext")
     # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
     # userProperties.email / external_id count too: they are used for lookup ([C] §3).
     fallback = user_props or {}
