@@ -91,7 +91,7 @@ def resolve_visitor(state: OursState, mode: str, row: TrackInput, now: str) -> V
                     break
         if visitor is None:
             visitor = new_visitor(state, mode, now)
-    before = dict(zip(LOOKUP_KEYS, map(visitor.properties.get, LOOKUP_KEYS), strict=True))
+    before = {kind: visitor.properties.get(kind) for kind in LOOKUP_KEYS}
     # link the identifiers the call carried ([C] §10: external_id / email identify a visitor)
     for kind in ("external_id", "email"):
         value = candidates[kind]
