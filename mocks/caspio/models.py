@@ -131,14 +131,7 @@ class CaspioBackend(Backend[CaspioState]):
             }
 
     def load_state(self, tenant: str, data: dict[str, Any]) -> CaspioState:
-        state = CaspioState(data.get("account_id", "sbx" + tenant))
-        state.counter = int(data.get("counter", 0))
-        for p in data.get("profiles", []):
-            state.profiles[p["name"]] = Profile(**p)
-        state.tokens = dict(data.get("tokens", {}))
-        state.refresh = dict(data.get("refresh", {}))
-        state.webhooks = dict(data.get("webhooks", {}))
-        state.meter.update(data.get("meter", {}))
+        state = CaspioState.restored(tenant, data)
         for name, t in data.get("tables", {}).items():
             table = self.create_table(
                 state, name, list(t.get("fields", [])), note=t.get("note", "")

@@ -66,6 +66,20 @@ class CaspioState:
         self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
 
+    @classmethod
+    def restored(cls, tenant: str, data: dict[str, Any]) -> CaspioState:
+        """A state with the exported (or stored) profiles, tokens, webhooks and meter of
+        ``data``; its tables are the caller's to restore."""
+        state = cls(data.get("account_id", "sbx" + tenant))
+        state.counter = int(data.get("counter", 0))
+        for p in data.get("profiles", []):
+            state.profiles[p["name"]] = Profile(**p)
+        state.tokens = dict(data.get("tokens", {}))
+        state.refresh = dict(data.get("refresh", {}))
+        state.webhooks = dict(data.get("webhooks", {}))
+        state.meter.update(data.get("meter", {}))
+        return state
+
     def next_id(self, prefix: str = "") -> str:
         """Short lowercase alphanumeric ids like ``b5x49p`` ([O] §8.1), deterministic."""
         self.counter += 1

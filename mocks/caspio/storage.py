@@ -25,7 +25,7 @@ from careflow.mocks.kernel.durable import WHOLE, Entity
 
 from .records import insert_row
 from .sql import quote
-from .state import CaspioState, Profile, Table
+from .state import CaspioState, Table
 
 if TYPE_CHECKING:
     from .models import CaspioBackend
@@ -103,14 +103,7 @@ def assemble(backend: CaspioBackend, tenant: str, stored: list[Entity]) -> Caspi
             data[section] = value
         else:
             data.setdefault(section, {})[key] = value
-    state = CaspioState(data.get("account_id", "sbx" + tenant))
-    state.counter = int(data.get("counter", 0))
-    for p in data.get("profiles", []):
-        state.profiles[p["name"]] = Profile(**p)
-    state.tokens = dict(data.get("tokens", {}))
-    state.refresh = dict(data.get("refresh", {}))
-    state.webhooks = dict(data.get("webhooks", {}))
-    state.meter.update(data.get("meter", {}))
+    state = CaspioState.restored(tenant, data)
     for meta in data.get("tables", []):
         table = backend.create_table(state, meta["name"], list(meta["fields"]), meta["note"])
         table.fields = [dict(f) for f in meta["fields"]]

@@ -11,7 +11,8 @@ service in turn and appends one line to ``acks.log`` *after* each answer:
   row ``wf-<key>`` in a run);
 - ``clock <instant>``: the shared clock moved forward.
 
-``ready <instant>`` (printed at start) is the clock as the restarted stack reads it. With
+``ready <instant>`` (printed at start) is the clock as the restarted stack reads it;
+``writing`` follows once recovery and set-up are done and the writes begin. With
 ``final`` the worker lets the engine finish, then writes ``final.json``: what each service holds,
 and every secret the stack issued (for the at-rest scan).
 """
@@ -94,6 +95,7 @@ def work(data_dir: str, round_no: int, writes: int, final: bool = False) -> None
     ).json()  # fmt: skip
     bearer = {"Authorization": f"Bearer {grant['access_token']}"}
     acks = root / "acks.log"
+    print("writing", flush=True)  # the test's kill timer starts here, whatever set-up cost
     for i in range(writes):
         name = f"r{round_no}-{i}"
         kind = i % 5

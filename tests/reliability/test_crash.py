@@ -22,7 +22,7 @@ from .hostile import LONG
 from .zygote import Zygote, pause
 
 ROUNDS = 100 if LONG else 20
-LATEST_KILL = 1.0 if LONG else 0.3  # seconds after the worker is ready
+LATEST_KILL = 1.0 if LONG else 0.3  # seconds after the worker starts writing
 
 
 def acks_of(root: Path) -> list[list[str]]:
@@ -40,6 +40,7 @@ def test_sigkill_anywhere_loses_duplicates_and_reuses_nothing(tmp_path: Path) ->
             acked = [a[1] for a in acks_of(tmp_path) if a[0] == "clock"]
             worker = zygote.fork(str(tmp_path), round_no, 100_000)
             starts.append((worker.wait_for("ready").split()[1], max(acked, default="")))
+            worker.wait_for("writing")  # a loaded machine may take long to recover and set up
             pause(rng.uniform(0.0, LATEST_KILL))
             worker.kill()
             busy += "idle" not in worker.lines
