@@ -244,11 +244,16 @@ def spawn_up(
     """Start ``careflow up --port 0`` in a child process (``python``: another interpreter's
     careflow, e.g. a checkout before a change); return once its info file exists."""
     info_file.unlink(missing_ok=True)
+    # another interpreter's checkout may predate the careflow import root: its console script
+    # (installed next to it) is what starts its stack, whatever the layout
+    launcher = (
+        [str(Path(python).parent / "careflow")]
+        if python
+        else [sys.executable, "-m", "careflow.scenarios.cli"]
+    )
     proc = subprocess.Popen(
         [
-            python or sys.executable,
-            "-m",
-            "careflow.scenarios.cli",
+            *launcher,
             "up",
             "--port",
             "0",
