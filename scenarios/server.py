@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -159,7 +160,9 @@ class StackServer:
 
     async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
-        verify = self.tls.client_context if self.tls is not None else True
+        # one SSL context (loading the trust store is the costly part of a client) for the
+        # stack's client and the readiness check's
+        verify = self.tls.client_context if self.tls is not None else httpx.create_ssl_context()
         self.client = httpx.AsyncClient(timeout=30, verify=verify)
         self.stack.set_http_client(self.client)
         tasks = [
@@ -167,7 +170,7 @@ class StackServer:
             for name, server in self.servers.items()
         ]
         try:
-            await self._wait_ready(tasks)
+            await self._wait_ready(tasks, verify)
             if on_ready:
                 on_ready()
             self.ready.set()
@@ -177,14 +180,13 @@ class StackServer:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.aclose()
 
-    async def _wait_ready(self, tasks: list[asyncio.Task[Any]]) -> None:
+    async def _wait_ready(self, tasks: list[asyncio.Task[Any]], verify: ssl.SSLContext) -> None:
         while not all(s.started for s in self.servers.values()):
             failed = [t for t in tasks if t.done()]
             if failed:
                 failed[0].result()
                 raise RuntimeError("a server stopped before it was ready")
             await asyncio.sleep(0.005)
-        verify = self.tls.client_context if self.tls is not None else True
         # a client of its own: no idle keep-alive connection outlives the check
         async with httpx.AsyncClient(timeout=30, verify=verify) as client:
             for url in self.stack.urls.values():
@@ -194,12 +196,19 @@ class StackServer:
     def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
         """Run until SIGINT/SIGTERM (main thread)."""
 
+        def ready() -> None:
+            if on_ready:
+                on_ready()
+            # the stack is built and answers: its long-lived heap is never rescanned. Done
+            # once the readiness signal is out: a request arriving meanwhile waits in the
+            # listen backlog for this one collection
+            settle_heap()
+
         async def main() -> None:
-            settle_heap()  # the stack is built: its long-lived heap is never rescanned
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stop)
-            await self.serve(on_ready)
+            await self.serve(ready)
 
         run_loop(main())
 

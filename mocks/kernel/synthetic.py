@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
 
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.org")
 SANDBOX_MARK = "sbx"
@@ -29,8 +31,17 @@ class Synthetic:
         self.seed = seed
         self.namespace = namespace
         self.random = random.Random(derive(seed, namespace))
-        self.faker = Faker("en_US")
-        self.faker.seed_instance(derive(seed, namespace, "faker"))
+
+    @cached_property
+    def faker(self) -> Faker:
+        """Built (and faker imported) when a name or address is first asked for: a stream that
+        only draws tokens and numbers never pays for it. Seeded from the stream's own seed, so
+        the values do not depend on when it is built."""
+        from faker import Faker
+
+        faker = Faker("en_US")
+        faker.seed_instance(derive(self.seed, self.namespace, "faker"))
+        return faker
 
     def for_(self, namespace: str) -> Synthetic:
         return Synthetic(self.seed, f"{self.namespace}/{namespace}")
