@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,24 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     return sockets
 
 
+def ssl_context_soon() -> Future[ssl.SSLContext]:
+    """httpx's default client SSL context (its trust store: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``
+    or certifi's), built in a thread: loading the store (about 20 ms) releases the GIL, so it
+    overlaps whatever the caller does next (``careflow up``: building the stack)."""
+    import certifi  # noqa: F401  (imported here: the thread imports nothing)
+
+    future: Future[ssl.SSLContext] = Future()
+
+    def build() -> None:
+        try:
+            future.set_result(httpx.create_ssl_context())
+        except BaseException as exc:  # handed to whoever waits for the context
+            future.set_exception(exc)
+
+    threading.Thread(target=build, name="careflow-ssl-context", daemon=True).start()
+    return future
+
+
 def urls_of(host: str, sockets: dict[str, socket.socket], scheme: str = "http") -> dict[str, str]:
     return {name: f"{scheme}://{host}:{sock.getsockname()[1]}" for name, sock in sockets.items()}
 
@@ -116,11 +135,18 @@ class StackServer:
     ``ca_file``."""
 
     def __init__(
-        self, stack: Stack, sockets: dict[str, socket.socket], tls: LocalCA | None = None
+        self,
+        stack: Stack,
+        sockets: dict[str, socket.socket],
+        tls: LocalCA | None = None,
+        client_ssl: Future[ssl.SSLContext] | None = None,
     ) -> None:
+        """``client_ssl``: the clients' SSL context when it is already being built
+        (``ssl_context_soon``); without TLS, else built when serving starts."""
         self.stack = stack
         self.sockets = sockets
         self.tls = tls
+        self.client_ssl = client_ssl
         self.ready = threading.Event()
         self.servers: dict[str, _Server] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -162,7 +188,12 @@ class StackServer:
         self.loop = asyncio.get_running_loop()
         # one SSL context (loading the trust store is the costly part of a client) for the
         # stack's client and the readiness check's
-        verify = self.tls.client_context if self.tls is not None else httpx.create_ssl_context()
+        if self.tls is not None:
+            verify = self.tls.client_context
+        elif self.client_ssl is not None:
+            verify = self.client_ssl.result()
+        else:
+            verify = httpx.create_ssl_context()
         self.client = httpx.AsyncClient(timeout=30, verify=verify)
         self.stack.set_http_client(self.client)
         tasks = [
