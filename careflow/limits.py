@@ -35,7 +35,6 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import careflow.strictjson as strictjson
-import careflow.strictyaml as strictyaml
 
 from .strictjson import MAX_INT_DIGITS, SLICE, JSONRefused
 
@@ -278,10 +277,14 @@ async def parse_document(raw: bytes, *, yaml_limit: int = YAML_LIMIT) -> Any:
         raise BadInput(
             413, f"YAML documents are limited to {yaml_limit // 1024} KiB (send JSON for more)"
         )
+    import careflow.strictyaml  # noqa: F401  (PyYAML loads here, with the first YAML body)
+
     return await asyncio.to_thread(_yaml, raw, json_error)
 
 
 def _yaml(raw: bytes, json_error: Exception) -> Any:
+    import careflow.strictyaml as strictyaml
+
     try:
         return strictyaml.load(raw)
     except JSONRefused as exc:

@@ -14,9 +14,8 @@ from rich.console import Console
 
 from careflow.mocks import VENDORS
 
-from .report import DriftReport
-
 if TYPE_CHECKING:
+    from .report import DriftReport
     from .target import Target
 
 contract_app = typer.Typer(
@@ -227,6 +226,7 @@ def check(
 ) -> None:
     from .cases import run_cases
     from .check import check_spec
+    from .report import DriftReport
 
     with ExitStack() as stack:
         target = _open(
@@ -256,6 +256,7 @@ def cases_command(
     as_json: JsonOpt = False,
 ) -> None:
     from .cases import run_cases
+    from .report import DriftReport
 
     with ExitStack() as stack:
         target = _open(
@@ -330,6 +331,7 @@ def verify_command(
     as_json: JsonOpt = False,
 ) -> None:
     from .recordings import verify
+    from .report import DriftReport
 
     folder = recordings or default_recordings(vendor_name)
     files = sorted(folder.glob("*.json"))

@@ -58,7 +58,7 @@ class Engine:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.shared = Shared(
             clock=clock or VirtualClock(),
-            http=http or httpx.AsyncClient(timeout=30),
+            client=http,
             store=Store(self.data_dir / "engine.sqlite" if self.data_dir else None),
             vault=Vault(secret_key or load_key(self.data_dir)),
             engine_url=engine_url,

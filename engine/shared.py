@@ -34,12 +34,24 @@ def new_id(prefix: str) -> str:
 @dataclass
 class Shared:
     clock: Clock
-    http: httpx.AsyncClient
     store: Store
     vault: Vault
     engine_url: str = "http://127.0.0.1:8400"
     # Whether steps may call hosts that are not loopback (``careflow up --allow-remote``).
     allow_remote: bool = False
+    # The client given, else one made on first use (``http``): a stack swaps in its own before
+    # any call, and an unused default would still cost an SSL context (trust store) at start.
+    client: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self.client is None:
+            self.client = httpx.AsyncClient(timeout=30)
+        return self.client
+
+    @http.setter
+    def http(self, client: httpx.AsyncClient) -> None:
+        self.client = client
 
     def now(self) -> str:
         return format_instant(self.clock.now())

@@ -1,7 +1,8 @@
 """Templates between steps: ``{{ trigger.x }}``, ``{{ steps.<id>.output.y }}`` and filters.
 
 Rendered by jinja2's sandboxed environment (never ``eval``). A lone ``{{ expr }}`` keeps the
-value's type (a number stays a number); a missing variable is an error that names it.
+value's type (a number stays a number); a missing variable is an error that names it. jinja2 loads
+with the first template compiled (``careflow up`` starts without it).
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 
 class TemplateProblem(ValueError):
@@ -33,18 +34,26 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
     return moment.strftime(fmt)
 
 
-ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-ENV.filters.update(
-    {
-        "number": _to_number,
-        "json": lambda v: json.dumps(v, default=str),
-        "from_json": json.loads,
-        "date": _date,
-        "digits": lambda v: "".join(ch for ch in str(v) if ch.isdigit()),
-        "e164": lambda v: "+" + "".join(ch for ch in str(v) if ch.isdigit()),
-        "yesno": lambda v: "yes" if v in (True, "true", "True", 1, "1", "yes") else "no",
-    }
-)
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    """The one sandboxed environment every template compiles in (built on first use)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters.update(_FILTERS)
+    return env
+
+
+_FILTERS: dict[str, Any] = {
+    "number": _to_number,
+    "json": lambda v: json.dumps(v, default=str),
+    "from_json": json.loads,
+    "date": _date,
+    "digits": lambda v: "".join(ch for ch in str(v) if ch.isdigit()),
+    "e164": lambda v: "+" + "".join(ch for ch in str(v) if ch.isdigit()),
+    "yesno": lambda v: "yes" if v in (True, "true", "True", 1, "1", "yes") else "no",
+}
 
 
 def has_template(value: Any) -> bool:
@@ -64,10 +73,14 @@ def render(value: Any, context: dict[str, Any]) -> Any:
         return [render(v, context) for v in value]
     try:
         return _render(value, context)
-    except UndefinedError as exc:
-        raise TemplateProblem(f"missing variable in {value!r}: {exc.message}") from exc
-    except TemplateError as exc:
-        raise TemplateProblem(f"template error in {value!r}: {exc}") from exc
+    except Exception as exc:
+        from jinja2 import TemplateError, UndefinedError  # loaded: a template was compiled
+
+        if isinstance(exc, UndefinedError):
+            raise TemplateProblem(f"missing variable in {value!r}: {exc.message}") from exc
+        if isinstance(exc, TemplateError):
+            raise TemplateProblem(f"template error in {value!r}: {exc}") from exc
+        raise
 
 
 @lru_cache(maxsize=4096)
@@ -75,8 +88,10 @@ def _compiled(text: str) -> tuple[bool, Any]:
     """(is a lone expression, compiled form), compiled once per distinct template."""
     stripped = text.strip()
     if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
-        return True, ENV.compile_expression(stripped[2:-2].strip(), undefined_to_none=False)
-    return False, ENV.from_string(text)
+        return True, environment().compile_expression(
+            stripped[2:-2].strip(), undefined_to_none=False
+        )
+    return False, environment().from_string(text)
 
 
 def _render(value: Any, context: dict[str, Any]) -> Any:

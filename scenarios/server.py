@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +105,24 @@ def bind_sockets(host: str, port: int) -> dict[str, socket.socket]:
     return sockets
 
 
+def ssl_context_soon() -> Future[ssl.SSLContext]:
+    """httpx's default client SSL context (its trust store: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``
+    or certifi's), built in a thread: loading the store (about 20 ms) releases the GIL, so it
+    overlaps whatever the caller does next (``careflow up``: building the stack)."""
+    import certifi  # noqa: F401  (imported here: the thread imports nothing)
+
+    future: Future[ssl.SSLContext] = Future()
+
+    def build() -> None:
+        try:
+            future.set_result(httpx.create_ssl_context())
+        except BaseException as exc:  # handed to whoever waits for the context
+            future.set_exception(exc)
+
+    threading.Thread(target=build, name="careflow-ssl-context", daemon=True).start()
+    return future
+
+
 def urls_of(host: str, sockets: dict[str, socket.socket], scheme: str = "http") -> dict[str, str]:
     return {name: f"{scheme}://{host}:{sock.getsockname()[1]}" for name, sock in sockets.items()}
 
@@ -115,11 +135,18 @@ class StackServer:
     ``ca_file``."""
 
     def __init__(
-        self, stack: Stack, sockets: dict[str, socket.socket], tls: LocalCA | None = None
+        self,
+        stack: Stack,
+        sockets: dict[str, socket.socket],
+        tls: LocalCA | None = None,
+        client_ssl: Future[ssl.SSLContext] | None = None,
     ) -> None:
+        """``client_ssl``: the clients' SSL context when it is already being built
+        (``ssl_context_soon``); without TLS, else built when serving starts."""
         self.stack = stack
         self.sockets = sockets
         self.tls = tls
+        self.client_ssl = client_ssl
         self.ready = threading.Event()
         self.servers: dict[str, _Server] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +186,14 @@ class StackServer:
 
     async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
-        verify = self.tls.client_context if self.tls is not None else True
+        # one SSL context (loading the trust store is the costly part of a client) for the
+        # stack's client and the readiness check's
+        if self.tls is not None:
+            verify = self.tls.client_context
+        elif self.client_ssl is not None:
+            verify = self.client_ssl.result()
+        else:
+            verify = httpx.create_ssl_context()
         self.client = httpx.AsyncClient(timeout=30, verify=verify)
         self.stack.set_http_client(self.client)
         tasks = [
@@ -167,7 +201,7 @@ class StackServer:
             for name, server in self.servers.items()
         ]
         try:
-            await self._wait_ready(tasks)
+            await self._wait_ready(tasks, verify)
             if on_ready:
                 on_ready()
             self.ready.set()
@@ -177,14 +211,13 @@ class StackServer:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.aclose()
 
-    async def _wait_ready(self, tasks: list[asyncio.Task[Any]]) -> None:
+    async def _wait_ready(self, tasks: list[asyncio.Task[Any]], verify: ssl.SSLContext) -> None:
         while not all(s.started for s in self.servers.values()):
             failed = [t for t in tasks if t.done()]
             if failed:
                 failed[0].result()
                 raise RuntimeError("a server stopped before it was ready")
             await asyncio.sleep(0.005)
-        verify = self.tls.client_context if self.tls is not None else True
         # a client of its own: no idle keep-alive connection outlives the check
         async with httpx.AsyncClient(timeout=30, verify=verify) as client:
             for url in self.stack.urls.values():
@@ -194,12 +227,19 @@ class StackServer:
     def run_forever(self, on_ready: Callable[[], None] | None = None) -> None:
         """Run until SIGINT/SIGTERM (main thread)."""
 
+        def ready() -> None:
+            if on_ready:
+                on_ready()
+            # the stack is built and answers: its long-lived heap is never rescanned. Done
+            # once the readiness signal is out: a request arriving meanwhile waits in the
+            # listen backlog for this one collection
+            settle_heap()
+
         async def main() -> None:
-            settle_heap()  # the stack is built: its long-lived heap is never rescanned
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stop)
-            await self.serve(on_ready)
+            await self.serve(ready)
 
         run_loop(main())
 
@@ -244,11 +284,16 @@ def spawn_up(
     """Start ``careflow up --port 0`` in a child process (``python``: another interpreter's
     careflow, e.g. a checkout before a change); return once its info file exists."""
     info_file.unlink(missing_ok=True)
+    # another interpreter's checkout may predate the careflow import root: its console script
+    # (installed next to it) is what starts its stack, whatever the layout
+    launcher = (
+        [str(Path(python).parent / "careflow")]
+        if python
+        else [sys.executable, "-m", "careflow.scenarios.cli"]
+    )
     proc = subprocess.Popen(
         [
-            python or sys.executable,
-            "-m",
-            "careflow.scenarios.cli",
+            *launcher,
             "up",
             "--port",
             "0",

@@ -163,10 +163,12 @@ def build_server(options: ServeOptions) -> tuple[StackServer, Any]:
     """Bind, then build the stack and its server (and the local CA with ``--tls``)."""
     from careflow.keys import KeyUnavailable
 
-    from .server import StackServer, urls_of
+    from .server import StackServer, ssl_context_soon, urls_of
     from .stack import Stack
 
     sockets = bind(options)
+    # the stack's outbound client's trust store loads while the stack is built (--tls: the CA's)
+    client_ssl = None if options.tls else ssl_context_soon()
     # bound: only now is a leftover info file known to be stale (a stack still running would
     # hold the ports), and removed so that it never reads as "ready"
     if options.info_file is not None:
@@ -188,7 +190,7 @@ def build_server(options: ServeOptions) -> tuple[StackServer, Any]:
         for sock in sockets.values():
             sock.close()
         raise ServeError(f"--data-dir {options.data_dir}: {exc}") from None
-    return StackServer(stack, sockets, tls=ca), ca
+    return StackServer(stack, sockets, tls=ca, client_ssl=client_ssl), ca
 
 
 def print_ready(console: Console, server: StackServer, title: str = "careflow sandbox") -> None:

@@ -1,4 +1,5 @@
-"""Schedule trigger: a cron expression in a time zone, on the engine's (virtual) clock."""
+"""Schedule trigger: a cron expression in a time zone, on the engine's (virtual) clock.
+croniter loads with the first cron expression checked (``careflow up`` starts without it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import Field, field_validator
 
 from .base import Params, Trigger, trigger
@@ -19,6 +19,8 @@ class CronParams(Params):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
         return value
@@ -41,6 +43,8 @@ class Cron(Trigger):
     Params = CronParams
 
     def next_fire(self, params: Any, after: datetime) -> datetime | None:
+        from croniter import croniter
+
         zone = ZoneInfo(params.timezone)
         local = after.astimezone(zone)
         return croniter(params.cron, local).get_next(datetime).astimezone(UTC)

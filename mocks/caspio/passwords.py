@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadBody, NotFound
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Table, transaction
 from .values import hash_password
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from careflow.mocks.kernel.durable import WHOLE, Entity
 
 from .records import insert_row
-from .sql import quote
+from .sqltext import quote
 from .state import CaspioState, Table
 
 if TYPE_CHECKING:

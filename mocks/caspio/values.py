@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from .sql import SqlRefused
+from .sqltext import SqlRefused
 from .state import Table, iso
 
 DATE_RE = re.compile(

@@ -21,6 +21,7 @@ from .admin import build_admin_router
 from .backend import Backend
 from .core import Kernel
 from .docs import offline_docs
+from .lane import FastLane
 from .middleware import ADMIN_PREFIX, SandboxMiddleware, received_path
 
 
@@ -88,6 +89,8 @@ def build_fake_app(
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": jsonable_encoder(json_safe(exc.errors()))}, 422)
 
+    # innermost: the simple routes skip FastAPI's per-request machinery (mocks/kernel/lane.py)
+    app.add_middleware(FastLane, router=app.router)
     app.add_middleware(SandboxMiddleware, kernel=kernel, path_aliases=path_aliases)
     return app
 

@@ -20,12 +20,7 @@ from careflow.clock import format_instant, next_order
 
 from . import intake
 from .core import Kernel, correlation_id
-from .journal import (
-    RESPONSE_BODY_LIMIT,
-    RESPONSE_COLLECT_LIMIT,
-    JournalRecord,
-    response_view,
-)
+from .journal import RESPONSE_COLLECT_LIMIT, JournalRecord, recorded_answer
 from .masking import BODY_VIEW_LIMIT
 from .matching import RequestView
 
@@ -319,9 +314,7 @@ class SandboxMiddleware:
         total: int = seen.get("total", 0)
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         content_type: str = seen.get("type", "")
-        response: Any = raw
-        if total > RESPONSE_BODY_LIMIT:  # cut text cannot be masked later: mask it now
-            response = response_view(raw, content_type, total, kernel.masker)
+        response = recorded_answer(raw, content_type, total)  # masked when read
         elapsed = time.perf_counter() - seen["started"] + seen["virtual_s"]
         kernel.journal.record(
             JournalRecord(

@@ -1,4 +1,4 @@
-"""Deterministic, obviously fake identities (Faker with a fixed seed).
+"""Deterministic, obviously fake identities (Faker's en_US providers with a fixed seed).
 
 Phones come from the 555-0100..555-0199 range reserved for fiction, emails from the
 ``example.com`` / ``example.org`` domains reserved by RFC 2606, so nothing generated here can
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker.generator import Generator
 
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.org")
 SANDBOX_MARK = "sbx"
@@ -29,8 +31,29 @@ class Synthetic:
         self.seed = seed
         self.namespace = namespace
         self.random = random.Random(derive(seed, namespace))
-        self.faker = Faker("en_US")
-        self.faker.seed_instance(derive(seed, namespace, "faker"))
+
+    @cached_property
+    def faker(self) -> Generator:
+        """Faker's en_US person and address providers, the only ones drawn from, built on first
+        use: the values are those of ``Faker("en_US")`` seeded the same way (same providers,
+        same order, same weighting), without importing and instantiating its 26 providers
+        (the first ``Faker()`` lists every locale folder of each)."""
+        from faker.generator import Generator
+        from faker.providers.address.en_US import Provider as Address
+        from faker.providers.person.en_US import Provider as Person
+
+        generator = Generator()
+        for provider_class, name in (
+            (Address, "faker.providers.address"),
+            (Person, "faker.providers.person"),
+        ):  # as faker.Factory.create adds them
+            provider = provider_class(generator)
+            provider.__use_weighting__ = True
+            provider.__provider__ = name
+            provider.__lang__ = "en_US"
+            generator.add_provider(provider)
+        generator.seed_instance(derive(self.seed, self.namespace, "faker"))
+        return generator
 
     def for_(self, namespace: str) -> Synthetic:
         return Synthetic(self.seed, f"{self.namespace}/{namespace}")

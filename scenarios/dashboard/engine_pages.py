@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -159,6 +158,8 @@ async def _workflow_page(
     test_records: list[Any] | None = None,
     test_error: str | None = None,
 ) -> Response:
+    import yaml  # loads with the first workflow page (careflow up starts without it)
+
     board = dashboard(request)
     reader = board.reader
     found = await reader.engine("GET", f"/api/workflows/{workflow_id}")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .present import Masked, clock_text, pretty, short
 from .reader import StackReader
+
+if TYPE_CHECKING:
+    import jinja2
 
 PREFIX = "/ui"
 REVEAL_COOKIE = "careflow_reveal"
@@ -22,17 +25,24 @@ class Dashboard:
 
     def __init__(self, reader: StackReader) -> None:
         self.reader = reader
-        self.templates = jinja2.Environment(
+
+    @cached_property
+    def templates(self) -> jinja2.Environment:
+        """Built on the first page rendered: ``careflow up`` does not wait for jinja2."""
+        import jinja2
+
+        templates = jinja2.Environment(
             loader=jinja2.PackageLoader("careflow.scenarios.dashboard", "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters.update(pretty=pretty, clock=clock_text, short=short)
-        self.templates.tests.update(
+        templates.filters.update(pretty=pretty, clock=clock_text, short=short)
+        templates.tests.update(
             masked=lambda v: isinstance(v, Masked), list=lambda v: isinstance(v, list)
         )
+        return templates
 
     def render(
         self, request: Request, template: str, http_status: int = 200, **ctx: Any

@@ -35,6 +35,28 @@ def test_up_writes_info_file_when_ready_and_stops_cleanly(tmp_path):
     assert not info_file.exists()  # a stopped stack leaves no "ready" signal behind
 
 
+# What the stack loads on first use, not when `careflow up` starts (issue 18: cold start): the
+# Caspio query parser, the template engines, cron, YAML.
+LOADED_ON_FIRST_USE = ("sqlglot", "jinja2", "croniter", "yaml")
+
+
+def test_the_served_stack_is_built_without_what_loads_on_first_use():
+    """A fresh interpreter builds the served stack as `careflow up` does (one subprocess: this
+    process has long imported everything)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from careflow.scenarios.serving import ServeOptions, build_server\n"
+        "server, _ = build_server(ServeOptions(port=0))\n"
+        "server.info()\n"
+        f"print(json.dumps([m for m in {list(LOADED_ON_FIRST_USE)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
 def test_help_lists_every_command():
     from typer.testing import CliRunner
 
