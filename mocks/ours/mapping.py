@@ -20,7 +20,6 @@ from .phi import PhiKind
 # --- modifications ([C] §9 field modifications; the PHI-handling subset the fake implements) ---
 
 
-@lru_cache(maxsize=4096)  # a visitor's identifiers are hashed again for every event
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
