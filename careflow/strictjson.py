@@ -100,10 +100,29 @@ def _check_parsed(text: str, start: int, end: int, value: Any, depth: int) -> No
     if isinstance(value, dict | list):
         brackets = text.count("[", start, end) + text.count("{", start, end)
         if depth + brackets > MAX_DEPTH:
-            check_value(value, depth=depth)
-            return
+            try:  # the rest is the parser's (numbers) or the search's (surrogates)
+                _check_depth(value, depth)
+            except JSONRefused:
+                check_value(value, depth=depth)  # the problem it meets first, as before
+                raise
     if SURROGATE_ESCAPE_TEXT.search(text, start, end):
         check_value(value, depth=depth)
+
+
+def _check_depth(value: dict[str, Any] | list[Any], depth: int) -> None:
+    """check_value's depth rule for a parsed container, looking at containers only (a
+    1,000-row batch has thousands of brackets, each row three levels deep)."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level >= MAX_DEPTH:
+            raise JSONRefused(TOO_DEEP)
+        below = level + 1
+        stack.extend(
+            (child, below)
+            for child in (item.values() if type(item) is dict else item)
+            if type(child) is dict or type(child) is list  # what the parser builds
+        )
 
 
 def check_value(value: Any, *, depth: int = 0, convert: bool = False) -> Any:

@@ -71,6 +71,9 @@ def normalise(key: str) -> str:
     return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # values a mask never looks into
+
+
 class Masker:
     """Masks values whose key is a secret or PHI; extra keys can be added per service."""
 
@@ -101,12 +104,25 @@ class Masker:
                 k: (
                     MASK
                     if isinstance(k, str) and sensitive(k)
-                    else (self.value(v) if isinstance(v, Mapping | list) else v)
+                    else (
+                        v
+                        if type(v) in _ATOMS  # (no ABC check for the usual values)
+                        else self.value(v)
+                        if isinstance(v, Mapping | list)
+                        else v
+                    )
                 )
                 for k, v in data.items()
             }
         if isinstance(data, list):
-            return [self.value(item) if isinstance(item, Mapping | list) else item for item in data]
+            return [
+                item
+                if type(item) in _ATOMS
+                else self.value(item)
+                if isinstance(item, Mapping | list)
+                else item
+                for item in data
+            ]
         return data
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:

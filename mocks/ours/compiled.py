@@ -13,8 +13,7 @@ overlapping properties.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .mapping import _DOTTED, _SINGLE, _json_safe, _walk, default_phi, evaluate, modify, render
 from .phi import PhiKind, kind_of_name, kind_of_value, template_reads_phi
@@ -24,25 +23,43 @@ if TYPE_CHECKING:
 
 ATTRIBUTE = "_compiled_mappings"  # kept on the Destination, outside its dataclass fields
 _SCALARS = frozenset({str, int, float, bool})
+_FLAT = _SCALARS | {type(None)}
 
 
-@dataclass(frozen=True)
-class CompiledMapping:
-    parts: tuple[str, ...]  # the dotted property
+class CompiledMapping(NamedTuple):
+    """One mapping, ready to apply (a tuple: apply unpacks each in its loop header)."""
+
+    parents: tuple[str, ...]  # the dotted property: the objects on the way...
+    leaf: str  # ...and the last key
     logic: dict[str, Any] | None
     read: Callable[[dict[str, Any]], Any]  # the template against the context (render's rules)
     modification: str | None  # explicit: the mapping's own treatment, nothing else
     kind: PhiKind | None  # PHI known at the property's place (names on the way, variable read)
+    template: str
+    # a plain ``{{ event.a.b }}``: the path looked up, its value not yet checked (apply checks
+    # it while it scrubs it, in one walk); None: ``read`` renders (and checks) the template
+    path: tuple[str, ...] | None
+    root: int  # a plain ``{{ event.x }}`` (0) or ``{{ visitor.x }}`` (1): looked up as ``key``
+    key: str | None
+
+
+_ROOTS = ("event", "visitor")
+
+
+def _plain_path(template: str) -> tuple[str, ...] | None:
+    single = _SINGLE.match(template)
+    if single and _DOTTED.match(single.group(1)):  # as mapping._compiled decides
+        return tuple(single.group(1).split("."))
+    return None
 
 
 def _reader(template: str) -> Callable[[dict[str, Any]], Any]:
     """``render(template, ·)``, with a plain ``{{ event.a.b }}`` looked up directly."""
-    single = _SINGLE.match(template)
-    if single and _DOTTED.match(single.group(1)):  # as mapping._compiled decides
-        path = single.group(1).split(".")
+    path = _plain_path(template)
+    if path is not None:
 
         def lookup(context: dict[str, Any]) -> Any:
-            value = _walk(context, path)
+            value = _walk(context, list(path))
             if value is None or type(value) in _SCALARS:
                 return value
             if not _json_safe(value):
@@ -70,6 +87,24 @@ def _signature(destination: Destination) -> tuple[Any, ...]:
     return (destination.type, id(mappings), *map(id, mappings or ()))
 
 
+def _compile(mapping: Mapping) -> CompiledMapping:
+    parts = tuple(mapping.property.split("."))
+    path = _plain_path(mapping.map)
+    two = path is not None and len(path) == 2
+    return CompiledMapping(
+        parents=parts[:-1],
+        leaf=parts[-1],
+        logic=mapping.logic,
+        read=_reader(mapping.map),
+        modification=mapping.modification,
+        kind=None if mapping.modification is not None else _place_kind(mapping),
+        template=mapping.map,
+        path=path,
+        root=_ROOTS.index(path[0]) if path is not None and two else -1,
+        key=path[1] if path is not None and two else None,
+    )
+
+
 def compiled_mappings(destination: Destination) -> list[CompiledMapping] | None:
     """The destination's mappings compiled (cached on it until they change); None when one
     property is a prefix of another's (then the general path applies)."""
@@ -82,20 +117,7 @@ def compiled_mappings(destination: Destination) -> list[CompiledMapping] | None:
     overlapping = len(set(properties)) != len(properties) or any(
         other.startswith(prop + ".") for prop in properties for other in properties
     )
-    out = (
-        None
-        if overlapping
-        else [
-            CompiledMapping(
-                parts=tuple(m.property.split(".")),
-                logic=m.logic,
-                read=_reader(m.map),
-                modification=m.modification,
-                kind=None if m.modification is not None else _place_kind(m),
-            )
-            for m in mappings
-        ]
-    )
+    out = None if overlapping else [_compile(m) for m in mappings]
     destination.__dict__[ATTRIBUTE] = (signature, out)
     return out
 
@@ -105,22 +127,46 @@ def apply(
 ) -> dict[str, Any]:
     policy, salt = destination.phi_default, destination.hashing_salt
     payload: dict[str, Any] = {}
-    for m in mappings:
-        if m.logic and not evaluate(m.logic, context):
+    roots = tuple(context.get(name) for name in _ROOTS)
+    roots = tuple(root if isinstance(root, dict) else None for root in roots)
+    for parents, leaf, logic, read, modification, kind, template, path, root, key in mappings:
+        if logic and not evaluate(logic, context):
             continue
-        value = m.read(context)
+        if key is not None:  # ``{{ event.x }}``: _walk's lookup, the hot path
+            source = roots[root]
+            value = None if source is None else source.get(key)
+        elif path is None:
+            value = read(context)
+        else:  # a longer plain path: _walk, inline
+            value = context
+            for part in path:
+                if not isinstance(value, dict):
+                    value = None
+                    break
+                value = value.get(part)
         if value is None or value == "":
             continue
-        if m.modification is not None:
-            value = modify(value, m.modification, salt)
+        if modification is not None:
+            if path is not None and type(value) not in _SCALARS:
+                read(context)  # raises as render would for what JSON cannot carry
+            value = modify(value, modification, salt)
+        elif type(value) in _SCALARS:
+            found = kind or kind_of_value(value)
+            if found is not None:
+                value = default_phi(value, found, policy, salt)
         else:
-            value = scrub(value, m.kind, policy, salt)
+            try:
+                value = _checked_scrub(value, kind, policy, salt)
+            except _Unsafe:  # (only a looked-up value: render has checked what it gives)
+                raise ValueError(
+                    f"mapping template {template!r} gives a {type(value).__name__}"
+                ) from None
         target = payload
-        for part in m.parts[:-1]:
+        for part in parents:
             child = target.get(part)
             target[part] = child = child if isinstance(child, dict) else {}
             target = child
-        target[m.parts[-1]] = value
+        target[leaf] = value
     return payload
 
 
@@ -133,5 +179,32 @@ def scrub(value: Any, kind: PhiKind | None, policy: str, salt: str) -> Any:
         }
     if isinstance(value, list):
         return [scrub(item, kind, policy, salt) for item in value]
+    found = kind or kind_of_value(value)
+    return value if found is None else default_phi(value, found, policy, salt)
+
+
+class _Unsafe(Exception):
+    """A looked-up value holds what JSON cannot carry (render's check, made while scrubbing)."""
+
+
+def _checked_scrub(value: Any, kind: PhiKind | None, policy: str, salt: str) -> Any:
+    """``scrub`` of a looked-up value that also makes render's JSON check (mapping._json_safe)
+    in the same walk: _Unsafe for a value or key JSON cannot carry."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unsafe
+            here = kind or kind_of_name(key)
+            if type(item) in _FLAT:  # (the usual case, without the call)
+                found = here or kind_of_value(item)
+                out[key] = item if found is None else default_phi(item, found, policy, salt)
+            else:
+                out[key] = _checked_scrub(item, here, policy, salt)
+        return out
+    if isinstance(value, list):
+        return [_checked_scrub(item, kind, policy, salt) for item in value]
+    if not _json_safe(value):  # a scalar, or a tuple (kept whole, as scrub keeps it)
+        raise _Unsafe
     found = kind or kind_of_value(value)
     return value if found is None else default_phi(value, found, policy, salt)

@@ -30,7 +30,7 @@ class Events:
         self.backend = backend
 
     def ingest(
-        self, state: OursState, source: Source, mode: str, row: TrackInput
+        self, state: OursState, source: Source, mode: str, row: TrackInput, stamp: str = ""
     ) -> dict[str, Any] | None:
         """Record an accepted event (status ``accepted``) or return None for a repeat.
 
@@ -43,8 +43,8 @@ class Events:
         id a caller already used.
         """
         with state.lock:
-            now = self.backend.kernel.clock.now()
-            stamp = format_instant(now)
+            # ``stamp``: when the request was received (a /batch gives all its rows one instant)
+            stamp = stamp or format_instant(self.backend.kernel.clock.now())
             if row.distinct_id:
                 key = (source.id, mode, row.distinct_id)
                 if key in state.seen:

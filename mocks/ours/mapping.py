@@ -181,9 +181,14 @@ def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
 # --- logic trees (governance and mapping gates) ------------------------------------------------
 
 
+@lru_cache(maxsize=1024)  # a logic tree's paths are evaluated for every event
+def _path_parts(path: str) -> tuple[str, ...]:
+    return tuple(path.lstrip("$").split("."))
+
+
 def _lookup(path: str, context: dict[str, Any]) -> Any:
     current: Any = context
-    for part in path.lstrip("$").split("."):
+    for part in _path_parts(path):
         if isinstance(current, dict):
             current = current.get(part)
         else:

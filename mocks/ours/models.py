@@ -176,10 +176,10 @@ class OursBackend(Backend[OursState]):
         return self.sources.resolve(state, token)
 
     def ingest(
-        self, state: OursState, source: Source, mode: str, row: TrackInput
+        self, state: OursState, source: Source, mode: str, row: TrackInput, stamp: str = ""
     ) -> dict[str, Any] | None:
-        event = self.events.ingest(state, source, mode, row)
-        if event is not None:  # storage.py: what an accepted event changed
+        event = self.events.ingest(state, source, mode, row, stamp)
+        if event is not None and self.durable is not None:  # storage.py: what it changed
             self.changed(state, "events", event["id"])
             self.changed(state, "visitors", f"{mode}/{event['visitor_id']}")
             self.changed(state, "seen", (source.id, mode, event["distinct_id"]))

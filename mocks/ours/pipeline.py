@@ -15,6 +15,7 @@ mappings are compiled once (compiled.py) and then applied per event.
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from typing import Any
 
 from careflow.mocks.kernel import Kernel, format_instant, next_order, parse_instant
@@ -24,15 +25,22 @@ from .destinations import Destination, Mapping, deliver
 from .mapping import _set_path, default_phi, evaluate, modify, render
 from .models import OursBackend
 from .phi import PhiKind, kind_of_name, kind_of_value, template_reads_phi
-from .state import OursState
+from .state import AllowedEvent, OursState
 from .validation import IDENTIFY
 
 # --- the pipeline -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)  # events of one batch share their instant
+def _epoch(time: str) -> tuple[int, int]:
+    """(seconds, microseconds) since the epoch of an event's ``time``."""
+    when = parse_instant(time)
+    return int(when.timestamp()), int(when.timestamp() * 1_000_000)
+
+
 def event_view(event: dict[str, Any]) -> dict[str, Any]:
     """What templates and governance see as ``event``. [C] §9 variables event.*"""
-    when = parse_instant(event["time"])
+    seconds, micros = _epoch(event["time"])
     ctx = event.get("identity_context") or {}
     return {
         "id": event["id"],
@@ -43,8 +51,8 @@ def event_view(event: dict[str, Any]) -> dict[str, Any]:
         "user_id": event["identifiers"]["userId"],
         "source_id": event["source"],
         "time": event["time"],
-        "time_seconds": int(when.timestamp()),
-        "time_micros": int(when.timestamp() * 1_000_000),
+        "time_seconds": seconds,
+        "time_micros": micros,
         "event_properties": event.get("properties") or {},
         "user_properties": event.get("user_properties") or {},
         "default_properties": event.get("default_properties") or {},
@@ -107,6 +115,15 @@ class _Scrubber:
         return value if found is None else default_phi(value, found, self.policy, self.salt)
 
 
+class _Run:
+    """What one run of the pipeline (a request's events, under the state's lock) works out
+    once: its instant and the allow-list entries by event name."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+        self.allow_list: dict[str, AllowedEvent | None] = {}
+
+
 class Pipeline:
     """Runs accepted events through the pipeline in background tasks on the running loop."""
 
@@ -156,21 +173,28 @@ class Pipeline:
         if not self.backend.has_tenant(tenant):
             return  # the tenant was reset or dropped meanwhile
         state = self.backend.state(tenant)
+        durable = self.backend.durable is not None  # (else there is nothing to mark)
         with state.lock:
+            run = _Run(self._now())
             for event_id in event_ids:
                 event = state.events_by_id.get(event_id)
                 if event is None or event["status"] != "accepted":
                     continue
                 try:
-                    self._process_one(tenant, state, event)
+                    self._process_one(tenant, state, event, run)
                 except Exception as exc:  # keep the pipeline alive; show what went wrong
                     event["status"] = "error"
                     event.setdefault("errors", []).append({"error": f"{type(exc).__name__}: {exc}"})
-                self.backend.changed(state, "events", event_id)
+                if durable:
+                    self.backend.changed(state, "events", event_id)
         self.kernel.flush()  # with a data dir: the pipeline's progress is kept too
 
-    def _process_one(self, tenant: str, state: OursState, event: dict[str, Any]) -> None:
-        allowed = self.backend.allowed(state, event["event"])
+    def _process_one(self, tenant: str, state: OursState, event: dict[str, Any], run: _Run) -> None:
+        name = event["event"]
+        if name in run.allow_list:
+            allowed = run.allow_list[name]
+        else:
+            allowed = run.allow_list[name] = self.backend.allowed(state, name)
         if allowed is None:
             # [C] §9 not allow-listed → dropped, hidden from Recent Events. DESIGN.md: $identify
             # is shown all the same (it only sets properties), but goes nowhere.
@@ -202,10 +226,12 @@ class Pipeline:
             except ValueError as exc:  # a broken mapping stops this destination, not the event
                 event.setdefault("errors", []).append({"destination": dest_id, "error": str(exc)})
                 continue
-            self._dispatch(tenant, state, destination, event, payload)
+            self._dispatch(tenant, state, destination, event, payload, run.now)
             sent.append(dest_id)
         event["destinations"] = sent
-        event["blocked_by_governance"] = sorted(blocked & set(allowed.destination_ids))
+        event["blocked_by_governance"] = (
+            sorted(blocked & set(allowed.destination_ids)) if blocked else []
+        )
         event["status"] = "dispatched" if sent else "processed"
 
     def _now(self) -> str:
@@ -223,6 +249,7 @@ class Pipeline:
         destination: Destination,
         event: dict[str, Any],
         payload: dict[str, Any],
+        now: str,
     ) -> None:
         if event["mode"] != "live":  # the one gate every dispatch passes
             raise AssertionError("a test-mode event must never reach a destination")
@@ -233,16 +260,17 @@ class Pipeline:
             "destination": destination.id,
             "destination_type": destination.type,
             "payload": payload,
-            "time": self._now(),
+            "time": now,
             "correlation_id": event.get("correlation_id"),
             "order": next_order(),
         }
         record.update(deliver(self.kernel, tenant, destination, event, payload))
         state.dispatches.append(record)
         state.sources[event["source"]].last_dispatched_at = record["time"]
-        self.backend.changed(state, "dispatches", record["id"])
-        self.backend.changed(state, "sources", event["source"])
-        self.backend.changed(state, "counter")
+        if self.backend.durable is not None:  # (nothing to mark in memory: the hot path)
+            self.backend.changed(state, "dispatches", record["id"])
+            self.backend.changed(state, "sources", event["source"])
+            self.backend.changed(state, "counter")
 
 
 __all__ = ["Mapping", "Pipeline", "build_payload", "default_phi", "evaluate", "modify", "render"]

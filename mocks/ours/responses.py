@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from careflow.limits import body_json
+from careflow.mocks.kernel import format_instant
 
 from .errors import BadRequest, InvalidEvent, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from .models import OursBackend, OursState, Source
@@ -118,23 +119,32 @@ class Ingest:
             raise PayloadTooLarge(
                 f"at most {MAX_BATCH_ROWS} events per batch", limit=MAX_BATCH_ROWS
             )
-        now_ms = self.now_ms()
+        now = self.backend.kernel.clock.now()
+        now_ms, stamp = now.timestamp() * 1000, format_instant(now)  # one instant per request
         results: list[dict[str, Any]] = []
         accepted: list[str] = []
-        for index, raw in enumerate(rows):
-            try:
-                row = parse_event(raw, now_ms, in_batch=True)
-            except InvalidEvent as exc:
-                results.append(
-                    {"index": index, "success": False, "code": "invalid_event", "message": str(exc)}
-                )
-                continue
-            event = self.backend.ingest(state, source, mode, row)
-            if event is not None:
-                accepted.append(event["id"])
-            results.append({"index": index, "success": True})
+        failed = 0
+        ingest = self.backend.ingest
+        with state.lock:  # the rows are recorded together, in order
+            for index, raw in enumerate(rows):
+                try:
+                    row = parse_event(raw, now_ms, in_batch=True)
+                except InvalidEvent as exc:
+                    failed += 1
+                    results.append(
+                        {
+                            "index": index,
+                            "success": False,
+                            "code": "invalid_event",
+                            "message": str(exc),
+                        }
+                    )
+                    continue
+                event = ingest(state, source, mode, row, stamp)
+                if event is not None:
+                    accepted.append(event["id"])
+                results.append({"index": index, "success": True})
         self.pipeline.submit(tenant, accepted)
-        failed = sum(1 for r in results if not r["success"])
         # [C] §5 200 when every row was accepted, 207 when some failed ([?] also when all did).
         return JSONResponse(
             {

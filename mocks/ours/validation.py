@@ -20,9 +20,10 @@ MAX_PROPERTY_DEPTH = 5  # [C] same: at most five object levels (arrays do not co
 MAX_ARRAY_ITEMS = 250  # [C] same: arrays are truncated to 250 entries
 MAX_NESTING = 32  # [?] objects and arrays together nest at most 32 deep (else 400)
 OBJECT_FIELDS = ("userProperties", "defaultProperties", "identityContext")
+_FLAT = frozenset({str, int, float, bool, type(None)})  # JSON values with nothing below them
 
 
-@dataclass
+@dataclass(slots=True)
 class TrackInput:
     """One validated /track-shaped event (or /identify call, ``event`` = ``$identify``)."""
 
@@ -63,6 +64,13 @@ def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value
 
 
+def _object_field(body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """An object field of OBJECT_FIELDS: an object or null, nested at most MAX_NESTING deep."""
+    if body.get(key) is None:
+        return None
+    return _nested_at_most(_object(body, key), key)  # type: ignore[no-any-return]
+
+
 def _nested_at_most(value: Any, key: str, nesting: int = 1) -> Any:
     """[?] any object field nests at most MAX_NESTING deep (objects and arrays), else 400."""
     if nesting > MAX_NESTING:
@@ -75,22 +83,28 @@ def _nested_at_most(value: Any, key: str, nesting: int = 1) -> Any:
     return value
 
 
+def _clean(value: Any, depth: int, nesting: int) -> Any:
+    """eventProperties below ``value``: empty keys removed, arrays cut, depth checked."""
+    if nesting > MAX_NESTING:
+        raise InvalidEvent(f"eventProperties nest deeper than {MAX_NESTING} levels")
+    if isinstance(value, dict):
+        if depth > MAX_PROPERTY_DEPTH:
+            raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
+        return {k: _clean(v, depth + 1, nesting + 1) for k, v in value.items() if k.strip()}
+    if isinstance(value, list):
+        return [_clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
+    return value
+
+
 def _check_properties(props: dict[str, Any]) -> dict[str, Any]:
     """[C] sdk-py eventProperties: ≤ 200 nonempty keys, ≤ 5 object levels; empty keys removed
     recursively; arrays truncated to 250 entries."""
-
-    def clean(value: Any, depth: int, nesting: int) -> Any:
-        if nesting > MAX_NESTING:
-            raise InvalidEvent(f"eventProperties nest deeper than {MAX_NESTING} levels")
-        if isinstance(value, dict):
-            if depth > MAX_PROPERTY_DEPTH:
-                raise InvalidEvent(f"eventProperties nest deeper than {MAX_PROPERTY_DEPTH} levels")
-            return {k: clean(v, depth + 1, nesting + 1) for k, v in value.items() if k.strip()}
-        if isinstance(value, list):
-            return [clean(v, depth, nesting + 1) for v in value[:MAX_ARRAY_ITEMS]]
-        return value
-
-    cleaned = clean(props, 1, 1)
+    for key, value in props.items():
+        if type(value) not in _FLAT or not key.strip():
+            cleaned = _clean(props, 1, 1)
+            break
+    else:
+        cleaned = dict(props)  # the usual case: flat, no empty key (clean would copy it as is)
     if len(cleaned) > MAX_PROPERTY_KEYS:
         raise InvalidEvent(f"eventProperties has more than {MAX_PROPERTY_KEYS} keys")
     return cleaned
@@ -137,8 +151,9 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
     user_id = _text(body, "userId", ID_MAX)
     external_id = _text(body, "externalId", ID_MAX, coerce=True)
     email = _text(body, "email", EMAIL_MAX)
-    objects = {key: _nested_at_most(_object(body, key), key) for key in OBJECT_FIELDS}
-    user_props = objects["userProperties"]
+    user_props = _object_field(body, "userProperties")  # OBJECT_FIELDS, in their order
+    default_props = _object_field(body, "defaultProperties")
+    context = _object_field(body, "identityContext")
     # [C] §3 "Include at least one of userId, externalId, or email"; [I] enforced with a 400.
     # userProperties.email / external_id count too: they are used for lookup ([C] §3).
     fallback = user_props or {}
@@ -152,6 +167,6 @@ def _identity(body: dict[str, Any], event: str) -> TrackInput:
         external_id=external_id,
         email=email,
         user_properties=user_props,
-        default_properties=objects["defaultProperties"] or {},
-        identity_context=objects["identityContext"] or {},
+        default_properties=default_props or {},
+        identity_context=context or {},
     )
