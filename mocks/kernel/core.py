@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,26 @@ from .webhooks import WebhookSender
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "careflow_correlation_id", default=None
 )
+
+# A request id is only ever compared (journal filter, timelines, Caspio's RequestId): it must be
+# unique, not unguessable. 64 random bits per process (drawn again in a forked child) and a
+# counter, as 32 hex digits like the uuid4().hex it replaces: ~0.25 µs instead of ~2.3 µs, and
+# unique across restarts too (a journal is not persisted, but a client may keep ids it saw).
+_ids = itertools.count()
+_prefix = os.urandom(8).hex()
+
+
+def _reseed() -> None:
+    global _ids, _prefix
+    _ids, _prefix = itertools.count(), os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 lowercase hex digits, unique across processes and restarts."""
+    return f"{_prefix}{next(_ids):016x}"
 
 
 class Kernel:

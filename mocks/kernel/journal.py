@@ -216,6 +216,19 @@ class Journal:
         self._ids = itertools.count(1)
         self._dropped: Counter[str | None] = Counter()
         self._lock = threading.Lock()
+        self._last_packed: tuple[bytes, str, Packed] | None = None
+
+    def answer(self, raw: bytes, content_type: str, total: int) -> Any:
+        """``recorded_answer``, with the last answer packed shared by the next identical one: a
+        client polling the same page gets the same bytes each time, and comparing them costs a
+        hundredth of compressing them again (~1 µs against ~90 µs for 20 KB, issue 18)."""
+        last = self._last_packed
+        if last is not None and last[1] == content_type and total == len(raw) and last[0] == raw:
+            return last[2]
+        recorded = recorded_answer(raw, content_type, total)
+        if isinstance(recorded, Packed):
+            self._last_packed = (raw, content_type, recorded)
+        return recorded
 
     def record(self, record: JournalRecord) -> JournalRecord:
         with self._lock:
@@ -228,6 +241,7 @@ class Journal:
     def clear(self, tenant: str | None = None) -> None:
         """Forget every entry, or only those of one tenant (and what was dropped of it)."""
         with self._lock:
+            self._last_packed = None  # an answer forgotten is not kept here either
             if tenant is None:
                 self._records.clear()
                 self._ids = itertools.count(1)
