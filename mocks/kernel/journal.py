@@ -19,7 +19,10 @@ import threading
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+
+from careflow.clock import format_instant
 
 from .masking import Masker, default_masker
 from .matching import RequestView
@@ -106,6 +109,7 @@ class JournalRecord:
     """One request as received, and its answer; ``view()`` is the masked entry."""
 
     __slots__ = (
+        "_time",
         "_view",
         "correlation_id",
         "elapsed_ms",
@@ -120,14 +124,13 @@ class JournalRecord:
         "route",
         "status",
         "tenant",
-        "time",
     )
 
     def __init__(
         self,
         *,
         request: RequestView,
-        time: str,
+        time: str | datetime,
         order: int,
         status: int | None,
         correlation_id: str,
@@ -142,7 +145,7 @@ class JournalRecord:
     ) -> None:
         self.id = 0
         self.request = request
-        self.time = time
+        self._time = time  # an instant is formatted when read (``time``)
         self.order = order
         self.status = status
         self.correlation_id = correlation_id
@@ -156,6 +159,13 @@ class JournalRecord:
         self.response_total = response_total
         self.elapsed_ms = elapsed_ms
         self._view: dict[str, Any] | None = None
+
+    @property
+    def time(self) -> str:
+        """When the request arrived, ``2026-01-01T12:00:00Z`` (the stack's clock)."""
+        if isinstance(self._time, datetime):
+            self._time = format_instant(self._time)
+        return self._time
 
     @property
     def method(self) -> str:

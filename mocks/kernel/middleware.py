@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from careflow.clock import format_instant, next_order
+from careflow.clock import next_order
 
 from . import intake
 from .core import Kernel, correlation_id, new_request_id
@@ -342,7 +342,7 @@ class SandboxMiddleware:
         kernel.journal.record(
             JournalRecord(
                 request=view,
-                time=format_instant(kernel.clock.now()),
+                time=kernel.clock.now(),  # formatted when read
                 order=order,
                 status=seen["status"],
                 correlation_id=cid,
