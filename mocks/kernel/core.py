@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+import careflow.limits as limits
 from careflow.clock import VirtualClock
 
 from .backend import Backend
@@ -65,6 +66,8 @@ class Kernel:
         self.data_dir = Path(data_dir) if data_dir else None
         # None: CAREFLOW_JOURNAL_CAPACITY, else 5,000 (see journal.py)
         self.journal = Journal(journal_capacity)
+        # CAREFLOW_BODY_TIMEOUT read once, here, not on every request with a body (issue 18)
+        self.body_timeout = limits.body_timeout()
         self.faults = FaultStore(seed)
         self.masker = Masker()
         self.http_client = http_client

@@ -51,7 +51,7 @@ async def read(kernel: Kernel, scope: Scope, receive: Receive) -> bytes:
     """The request body within the service's limits (BadInput / ClientGone otherwise)."""
     limits.check_query(scope)
     limit = kernel.backend.body_limit if kernel.backend is not None else limits.BODY_LIMIT
-    return await limits.read_body(scope, receive, limit=limit)
+    return await limits.read_body(scope, receive, limit=limit, timeout=kernel.body_timeout)
 
 
 async def serve(
