@@ -233,7 +233,12 @@ class SandboxMiddleware:
             scope.get("headers", []),
             raw_body,
         )
-        fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body), view)
+        faults = kernel.faults
+        fault = (
+            faults.match(method, path, self._tenant_of(scope, raw_body), view)
+            if faults.active()
+            else None
+        )
         if self.path_aliases:
             self._route_alias(scope)
         fault_info = None
