@@ -3,16 +3,15 @@ plus an ``X-Caspio-Request-ID`` header carrying the same id. Codes and statuses:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from careflow.mocks.kernel.core import correlation_id
+from careflow.mocks.kernel.core import correlation_id, new_request_id
 
 
 def request_id() -> str:
-    return correlation_id.get() or uuid.uuid4().hex
+    return correlation_id.get() or new_request_id()
 
 
 def envelope(code: str, message: str, resource: str = "") -> tuple[dict[str, Any], dict[str, str]]:

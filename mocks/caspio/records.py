@@ -145,7 +145,8 @@ class Records:
         """Validate and convert a record body ([C] §5.2/§5.5); nothing is written on error."""
         if not isinstance(body, dict):
             raise BadBody("Required body parameter absent or has incorrect format")
-        missing = [k for k in body if table.field(k) is None and k.upper() != "PK_ID"]
+        fields = table.by_name()
+        missing = [k for k in body if k.lower() not in fields and k.upper() != "PK_ID"]
         if missing:
             raise FieldNotFound(
                 "Cannot perform operation because the following field(s) do not exist: "
@@ -156,8 +157,7 @@ class Records:
         for key, value in body.items():
             if key.upper() == "PK_ID":
                 raise BadBody("PK_ID cannot be changed.")  # [C] §5.6
-            f = table.field(key)
-            assert f is not None
+            f = fields[key.lower()]
             ftype = f["Type"]
             if ftype in AUTO_TYPES or f["IsFormula"]:
                 raise BadBody(f"Field '{f['Name']}' is read-only.")

@@ -42,6 +42,11 @@ class Table:
     def field(self, name: str) -> dict[str, Any] | None:
         return next((f for f in self.fields if f["Name"].lower() == name.lower()), None)
 
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        """The fields by lowercased name, as ``field`` finds them (the first of a name): one
+        pass for a caller that looks up many names (a record body), not one per name."""
+        return {f["Name"].lower(): f for f in reversed(self.fields)}
+
     def columns(self) -> dict[str, str]:
         cols = {"pk_id": "PK_ID"}
         cols.update({f["Name"].lower(): f["Name"] for f in self.fields})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +24,16 @@ from .core import Kernel
 from .docs import offline_docs
 from .lane import FastLane
 from .middleware import ADMIN_PREFIX, SandboxMiddleware, received_path
+
+# FastAPI (0.165+) asks OpenTelemetry for its global providers on every request (three lookups
+# in os.environ each time: ~4% of a health check over a socket, issue 18). The fakes export no
+# telemetry; turning it off with FastAPI's public setting skips the lookups. An older FastAPI
+# has neither the setting nor the cost.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 
 class FakeOptions(TypedDict, total=False):
@@ -65,6 +76,7 @@ def build_fake_app(
         docs_url=None,  # served below from package assets: no CDN, works offline
         redoc_url=None,
         lifespan=lifespan,
+        **_NO_TELEMETRY,
     )
     offline_docs(app, f"{ADMIN_PREFIX}/docs", f"{ADMIN_PREFIX}/openapi.json", app.title)
     app.state.kernel = kernel

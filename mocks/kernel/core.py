@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+import careflow.limits as limits
 from careflow.clock import VirtualClock
 
 from .backend import Backend
@@ -20,6 +23,26 @@ from .webhooks import WebhookSender
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "careflow_correlation_id", default=None
 )
+
+# A request id is only ever compared (journal filter, timelines, Caspio's RequestId): it must be
+# unique, not unguessable. 64 random bits per process (drawn again in a forked child) and a
+# counter, as 32 hex digits like the uuid4().hex it replaces: ~0.25 µs instead of ~2.3 µs, and
+# unique across restarts too (a journal is not persisted, but a client may keep ids it saw).
+_ids = itertools.count()
+_prefix = os.urandom(8).hex()
+
+
+def _reseed() -> None:
+    global _ids, _prefix
+    _ids, _prefix = itertools.count(), os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 lowercase hex digits, unique across processes and restarts."""
+    return f"{_prefix}{next(_ids):016x}"
 
 
 class Kernel:
@@ -43,6 +66,8 @@ class Kernel:
         self.data_dir = Path(data_dir) if data_dir else None
         # None: CAREFLOW_JOURNAL_CAPACITY, else 5,000 (see journal.py)
         self.journal = Journal(journal_capacity)
+        # CAREFLOW_BODY_TIMEOUT read once, here, not on every request with a body (issue 18)
+        self.body_timeout = limits.body_timeout()
         self.faults = FaultStore(seed)
         self.masker = Masker()
         self.http_client = http_client

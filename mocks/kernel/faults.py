@@ -186,6 +186,10 @@ class FaultStore:
         with self._lock:
             return list(self._faults.values())
 
+    def active(self) -> bool:
+        """Whether any rule is set (most requests meet none: they need not prepare a match)."""
+        return bool(self._faults)
+
     def match(
         self,
         method: str,

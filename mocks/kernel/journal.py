@@ -19,7 +19,10 @@ import threading
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+
+from careflow.clock import format_instant
 
 from .masking import Masker, default_masker
 from .matching import RequestView
@@ -106,6 +109,7 @@ class JournalRecord:
     """One request as received, and its answer; ``view()`` is the masked entry."""
 
     __slots__ = (
+        "_time",
         "_view",
         "correlation_id",
         "elapsed_ms",
@@ -120,14 +124,13 @@ class JournalRecord:
         "route",
         "status",
         "tenant",
-        "time",
     )
 
     def __init__(
         self,
         *,
         request: RequestView,
-        time: str,
+        time: str | datetime,
         order: int,
         status: int | None,
         correlation_id: str,
@@ -142,7 +145,7 @@ class JournalRecord:
     ) -> None:
         self.id = 0
         self.request = request
-        self.time = time
+        self._time = time  # an instant is formatted when read (``time``)
         self.order = order
         self.status = status
         self.correlation_id = correlation_id
@@ -156,6 +159,13 @@ class JournalRecord:
         self.response_total = response_total
         self.elapsed_ms = elapsed_ms
         self._view: dict[str, Any] | None = None
+
+    @property
+    def time(self) -> str:
+        """When the request arrived, ``2026-01-01T12:00:00Z`` (the stack's clock)."""
+        if isinstance(self._time, datetime):
+            self._time = format_instant(self._time)
+        return self._time
 
     @property
     def method(self) -> str:
@@ -216,6 +226,19 @@ class Journal:
         self._ids = itertools.count(1)
         self._dropped: Counter[str | None] = Counter()
         self._lock = threading.Lock()
+        self._last_packed: tuple[bytes, str, Packed] | None = None
+
+    def answer(self, raw: bytes, content_type: str, total: int) -> Any:
+        """``recorded_answer``, with the last answer packed shared by the next identical one: a
+        client polling the same page gets the same bytes each time, and comparing them costs a
+        hundredth of compressing them again (~1 µs against ~90 µs for 20 KB, issue 18)."""
+        last = self._last_packed
+        if last is not None and last[1] == content_type and total == len(raw) and last[0] == raw:
+            return last[2]
+        recorded = recorded_answer(raw, content_type, total)
+        if isinstance(recorded, Packed):
+            self._last_packed = (raw, content_type, recorded)
+        return recorded
 
     def record(self, record: JournalRecord) -> JournalRecord:
         with self._lock:
@@ -228,6 +251,7 @@ class Journal:
     def clear(self, tenant: str | None = None) -> None:
         """Forget every entry, or only those of one tenant (and what was dropped of it)."""
         with self._lock:
+            self._last_packed = None  # an answer forgotten is not kept here either
             if tenant is None:
                 self._records.clear()
                 self._ids = itertools.count(1)

@@ -8,7 +8,6 @@ import binascii
 import functools
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,11 +15,11 @@ from urllib.parse import parse_qsl
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from careflow.clock import format_instant, next_order
+from careflow.clock import next_order
 
 from . import intake
-from .core import Kernel, correlation_id
-from .journal import RESPONSE_COLLECT_LIMIT, JournalRecord, recorded_answer
+from .core import Kernel, correlation_id, new_request_id
+from .journal import RESPONSE_COLLECT_LIMIT, JournalRecord
 from .masking import BODY_VIEW_LIMIT
 from .matching import RequestView
 
@@ -129,44 +128,63 @@ class SandboxMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        cid = _header(scope, b"x-request-id") or new_request_id()
         token = correlation_id.set(cid)
         cid_header = (b"x-request-id", cid.encode("latin-1"))
         try:
             if scope["path"].startswith(ADMIN_PREFIX):
-                echo = self._echo(send, cid_header, {})
-                await intake.admin_call(self.kernel, self.app, scope, receive, echo)
+                kernel = self.kernel
+
+                def changed(status: int) -> None:
+                    intake.admin_changed(kernel, scope, status)
+
+                answer = intake.Answer()
+                echo = self._echo(send, cid_header, {}, answer=answer, on_start=changed)
+                await intake.admin_call(kernel, self.app, scope, receive, echo, answer)
                 return
             await self._vendor_call(scope, receive, send, cid, cid_header)
         finally:
             correlation_id.reset(token)
 
-    @staticmethod
     def _echo(
+        self,
         send: Send,
         cid_header: tuple[bytes, bytes],
         seen: dict[str, Any],
-        before_last: Callable[[], None] = lambda: None,
+        before_last: Callable[[], None] | None = None,
+        answer: intake.Answer | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> Send:
-        """Adds the correlation id; notes the status, content type and (up to the journal's
-        limit) the body in ``seen``; calls ``before_last`` just before the answer's last chunk
-        goes out, so that a client that has its answer always finds it in the journal."""
+        """The one wrapper around a request's ``send``. With an ``answer``, it does intake's
+        part as the answer starts (``intake.starting``: ``on_start(status)``, the durable
+        flush). It adds the correlation id; notes the status, content type and (up to the
+        journal's limit) the body in ``seen``; calls ``before_last`` just before the answer's
+        last chunk goes out, so that a client that has its answer always finds it in the
+        journal."""
+        kernel = self.kernel
+        collect = before_last is not None
 
         async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
-                for key, value in message.get("headers", ()):
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                if answer is not None:
+                    answer.begun = True
+                    if answer.flush:
+                        intake.starting(kernel, status, on_start)
+                seen["status"] = status
+                headers = message.get("headers", ())
+                for key, value in headers:
                     if key.lower() == b"content-type":
                         seen["type"] = value.decode("latin-1")
-                message = {**message, "headers": [*message.get("headers", []), cid_header]}
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                if chunk:
+                message = {**message, "headers": [*headers, cid_header]}
+            elif kind == "http.response.body":
+                if collect and (chunk := message.get("body", b"")):
                     seen["total"] = total = seen.get("total", 0) + len(chunk)
                     if total <= RESPONSE_COLLECT_LIMIT:
                         seen.setdefault("chunks", []).append(chunk)
-                if not message.get("more_body"):
-                    before_last()
+                if collect and not message.get("more_body"):
+                    before_last()  # type: ignore[misc]
             await send(message)
 
         return wrapped
@@ -201,7 +219,9 @@ class SandboxMiddleware:
             return
 
         async def app() -> None:
-            await intake.serve(kernel, self.app, scope, receive, echo, raw_body, refused)
+            await intake.serve(
+                kernel, self.app, scope, receive, echo, raw_body, refused, answer=answer
+            )
 
         seen: dict[str, Any] = {"status": None, "started": started, "virtual_s": 0.0}
         scope.setdefault("state", {})
@@ -213,7 +233,12 @@ class SandboxMiddleware:
             scope.get("headers", []),
             raw_body,
         )
-        fault = kernel.faults.match(method, path, self._tenant_of(scope, raw_body), view)
+        faults = kernel.faults
+        fault = (
+            faults.match(method, path, self._tenant_of(scope, raw_body), view)
+            if faults.active()
+            else None
+        )
         if self.path_aliases:
             self._route_alias(scope)
         fault_info = None
@@ -225,7 +250,9 @@ class SandboxMiddleware:
                 journaled = True
                 self._journal(scope, view, cid, seen, fault_info, order)
 
-        echo = self._echo(send, cid_header, seen, journal)
+        # the route's answer goes through ``echo``, which also flushes (see intake.Answer)
+        answer = intake.Answer()
+        echo = self._echo(send, cid_header, seen, journal, answer)
         try:
             if fault is None:
                 await app()
@@ -246,6 +273,7 @@ class SandboxMiddleware:
                 headers = {**headers, "x-sandbox-fault": str(fault.id)}
                 if spec.retry_after is not None:
                     headers["retry-after"] = str(spec.retry_after)
+                answer.flush = False  # no route ran: nothing to write
                 await send_json(echo, status, body_out, headers)
             elif spec.kind == "timeout":
                 seen["status"] = 0
@@ -314,12 +342,12 @@ class SandboxMiddleware:
         total: int = seen.get("total", 0)
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         content_type: str = seen.get("type", "")
-        response = recorded_answer(raw, content_type, total)  # masked when read
+        response = kernel.journal.answer(raw, content_type, total)  # masked when read
         elapsed = time.perf_counter() - seen["started"] + seen["virtual_s"]
         kernel.journal.record(
             JournalRecord(
                 request=view,
-                time=format_instant(kernel.clock.now()),
+                time=kernel.clock.now(),  # formatted when read
                 order=order,
                 status=seen["status"],
                 correlation_id=cid,

@@ -68,6 +68,21 @@ def test_an_answer_over_16_kib_is_masked_then_cut(env: WCEnv) -> None:
     assert emails and not any(email in body for email in emails)
 
 
+def test_identical_large_answers_share_one_packed_copy_and_read_the_same() -> None:
+    journal = Journal()
+    page = b'{"leads": [' + b",".join([b'{"email_address": "pat@example.com"}'] * 600) + b"]}"
+    assert len(page) > RESPONSE_BODY_LIMIT
+    first = journal.answer(page, "application/json", len(page))
+    again = journal.answer(bytes(bytearray(page)), "application/json", len(page))
+    assert again is first  # compared, not compressed again
+    assert journal.answer(page, "text/plain", len(page)) is not first  # the type is part of it
+    other = page.replace(b"pat@", b"sam@")
+    packed = journal.answer(other, "application/json", len(other))
+    assert packed is not first
+    journal.clear()  # a forgotten answer is not kept for sharing either
+    assert journal.answer(other, "application/json", len(other)) is not packed
+
+
 def test_the_journal_is_a_ring_buffer_that_counts_what_it_dropped() -> None:
     env = FakeEnv(create_app, BASE, START, journal_capacity=3)
     try:
