@@ -18,6 +18,7 @@ from careflow.clock import format_instant, next_order
 
 from .connectors import ACTIONS
 from .model import StepDef, WorkflowDef, all_steps
+from .run_json import RenderedRuns
 from .shared import Conflict, NotFound, Shared, new_id
 from .workflows import Workflows
 
@@ -129,6 +130,7 @@ class Runs:
             raise ValueError("max_runs and max_audit must be at least 1")
         self._started_since_purge = 0
         self._purged_at: Any = None  # the clock's instant at the last purge
+        self.rendered = RenderedRuns(run_dict)  # the listing's JSON per run (run_json.py)
 
     # starting -------------------------------------------------------------------------------
     def accept(
@@ -227,6 +229,31 @@ class Runs:
         """One page, newest first: ``{"items", "next_cursor"}`` (None on the last page). An
         index serves each filter in start order, so a page costs its own size, however many
         runs there are."""
+        rows, next_cursor = self._page(workflow_id, status, limit, cursor)
+        return {"items": [run_dict(r) for r in rows], "next_cursor": next_cursor}
+
+    def page_runs_json(
+        self,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> bytes:
+        """``page_runs`` as the JSON bytes ``JSONResponse`` would send, from each run's item
+        rendered once per change of its row (run_json.py): what ``GET /api/runs`` answers."""
+        return self.rendered.page(*self._page(workflow_id, status, limit, cursor))
+
+    def get_run_json(self, run_id: str) -> bytes:
+        """``get_run`` as ``JSONResponse`` bytes, from the same rendered items."""
+        row = self.store.one("SELECT * FROM runs WHERE id = ?", run_id)
+        if row is None:
+            raise NotFound(f"no run {run_id!r}")
+        return self.rendered.item(row).encode()
+
+    def _page(
+        self, workflow_id: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]:
+        """A page's rows and the cursor of the page after it (None on the last page)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidPage("limit", f"limit must be a whole number of at least 1, not {limit!r}")
         limit = min(limit, PAGE_MAX)
@@ -234,10 +261,7 @@ class Runs:
         rows = self._select(workflow_id, status, before=before, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return {
-            "items": [run_dict(r) for r in rows],
-            "next_cursor": encode_cursor(rows[-1]["seq"]) if more else None,
-        }
+        return rows, encode_cursor(rows[-1]["seq"]) if more else None
 
     def _select(
         self,
