@@ -20,9 +20,12 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# Runs whose rendered item is kept: more than the largest page (PAGE_MAX in runs.py), so the
-# newest page of any size stays rendered; older entries go first-in first-out.
-KEEP = 2_048
+# The kept items' memory budget: a kept run holds its row (mostly ``data``) and its item, about
+# 4 KB for a 5-step run, so the newest ~15,000 such runs (the default cap keeps 10,000), and
+# fewer when runs carry big outputs. Past it the items kept longest go first (first in, first
+# out); an evicted run is simply rendered again when asked for.
+KEEP_BYTES = 64 * 2**20
+_ENTRY_OVERHEAD = 256  # the entry's tuple, dict slot and the row's small columns, roughly
 
 
 def dumps(value: Any) -> str:
@@ -35,10 +38,14 @@ def dumps(value: Any) -> str:
 class RenderedRuns:
     """Each run's list item as JSON text, rebuilt only when its row changed."""
 
-    def __init__(self, render: Callable[[Any], dict[str, Any]], keep: int = KEEP) -> None:
+    def __init__(
+        self, render: Callable[[Any], dict[str, Any]], keep_bytes: int = KEEP_BYTES
+    ) -> None:
         self._render = render  # a row -> the run's dict (runs.run_dict)
-        self._keep = keep
-        self._items: dict[str, tuple[tuple[Any, ...], str]] = {}  # run id -> (row, JSON)
+        self._keep_bytes = keep_bytes
+        self._bytes = 0
+        # run id -> (the row it was rendered from, its JSON, the bytes counted for it)
+        self._items: dict[str, tuple[tuple[Any, ...], str, int]] = {}
 
     def item(self, row: Any) -> str:
         run_id, version = row["id"], tuple(row)
@@ -46,19 +53,23 @@ class RenderedRuns:
         if cached is not None and cached[0] == version:
             return cached[1]
         text = dumps(self._render(row))
-        self._items.pop(run_id, None)  # re-inserted last: a changing run is a recent one
-        self._items[run_id] = (version, text)
-        if len(self._items) > self._keep:
-            del self._items[next(iter(self._items))]
+        self._forget(run_id)  # then kept last: a changing run is a recent one
+        size = len(text) + len(row["data"]) + _ENTRY_OVERHEAD
+        self._items[run_id] = (version, text, size)
+        self._bytes += size
+        while self._bytes > self._keep_bytes and self._items:
+            self._forget(next(iter(self._items)))
         return text
+
+    def _forget(self, run_id: str) -> None:
+        gone = self._items.pop(run_id, None)  # None too if another thread forgot it first
+        if gone is not None:
+            self._bytes -= gone[2]
 
     def page(self, rows: Sequence[Any], next_cursor: str | None) -> bytes:
         """``{"items": [...], "next_cursor": ...}`` for these rows, as JSONResponse bytes."""
         items = ",".join([self.item(row) for row in rows])
         return f'{{"items":[{items}],"next_cursor":{dumps(next_cursor)}}}'.encode()
-
-    def clear(self) -> None:
-        self._items.clear()
 
     def __len__(self) -> int:
         return len(self._items)

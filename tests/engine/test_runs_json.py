@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
 from careflow.engine import create_app
-from careflow.engine.run_json import RenderedRuns
+from careflow.engine.run_json import RenderedRuns, dumps
 from careflow.engine.runs import run_dict
 
 from .conftest import Harness
@@ -101,13 +101,19 @@ def test_a_changed_run_is_rendered_again(states):
 def test_kept_items_are_bounded_first_in_first_out(states):
     h, _, _ = states
     rows = h.engine.store.all("SELECT * FROM runs ORDER BY seq")
-    rendered = RenderedRuns(run_dict, keep=2)
+    two = sum(len(run_dict_text(r)) + len(r["data"]) + 256 for r in rows[-2:])
+    rendered = RenderedRuns(run_dict, keep_bytes=two)
     for row in rows:
         rendered.item(row)
-    assert len(rendered) == 2
+    assert len(rendered) == 2  # the budget holds the last two
     page = rendered.page(rows, None)  # the evicted ones are rendered again, the same
     assert json.loads(page) == {"items": [run_dict(r) for r in rows], "next_cursor": None}
     assert len(rendered) == 2
+    assert RenderedRuns(run_dict, keep_bytes=1).item(rows[0]) == run_dict_text(rows[0])
+
+
+def run_dict_text(row: Any) -> str:
+    return dumps(run_dict(row))
 
 
 JSON = st.recursive(
