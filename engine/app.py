@@ -211,17 +211,18 @@ def create_app(
         status: str | None = None,
         limit: int = Query(PAGE_SIZE, ge=1, description=f"Runs per page; at most {PAGE_MAX}"),
         cursor: str | None = Query(None, description="The next_cursor of the previous page"),
-    ) -> JSONResponse:
-        try:  # a JSONResponse: FastAPI's encoder would walk every step of every run again
-            return JSONResponse(engine.page_runs(workflow_id, status, limit, cursor))
+    ) -> Response:
+        try:  # each run's JSON is rendered once per change (run_json.py), not per request
+            page = engine.page_runs_json(workflow_id, status, limit, cursor)
+            return Response(page, media_type="application/json")
         except InvalidPage as exc:
             raise RequestValidationError(
                 [{"type": "value_error", "loc": ("query", exc.field), "msg": str(exc)}]
             ) from exc
 
     @app.get("/api/runs/{run_id}")
-    async def run(run_id: str) -> JSONResponse:
-        return JSONResponse(engine.get_run(run_id))
+    async def run(run_id: str) -> Response:
+        return Response(engine.get_run_json(run_id), media_type="application/json")
 
     @app.post("/api/runs/{run_id}/retry", status_code=201)
     async def retry(run_id: str) -> dict[str, Any]:

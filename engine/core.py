@@ -209,6 +209,18 @@ class Engine:
     ) -> dict[str, Any]:
         return self.runs.page_runs(workflow_id, status, limit, cursor)
 
+    def page_runs_json(
+        self,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> bytes:
+        return self.runs.page_runs_json(workflow_id, status, limit, cursor)
+
+    def get_run_json(self, run_id: str) -> bytes:
+        return self.runs.get_run_json(run_id)
+
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         return self.runs.cancel_run(run_id)
 

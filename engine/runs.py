@@ -18,6 +18,7 @@ from careflow.clock import format_instant, next_order
 
 from .connectors import ACTIONS
 from .model import StepDef, WorkflowDef, all_steps
+from .run_json import RenderedRuns
 from .shared import Conflict, NotFound, Shared, new_id
 from .workflows import Workflows
 
@@ -129,6 +130,7 @@ class Runs:
             raise ValueError("max_runs and max_audit must be at least 1")
         self._started_since_purge = 0
         self._purged_at: Any = None  # the clock's instant at the last purge
+        self.rendered = RenderedRuns(run_dict)  # the listing's JSON per run (run_json.py)
 
     # starting -------------------------------------------------------------------------------
     def accept(
@@ -206,10 +208,13 @@ class Runs:
 
     # reading --------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> dict[str, Any]:
+        return run_dict(self._row(run_id))
+
+    def _row(self, run_id: str) -> Any:
         row = self.store.one("SELECT * FROM runs WHERE id = ?", run_id)
         if row is None:
             raise NotFound(f"no run {run_id!r}")
-        return run_dict(row)
+        return row
 
     def list_runs(
         self, workflow_id: str | None = None, status: str | None = None
@@ -227,17 +232,33 @@ class Runs:
         """One page, newest first: ``{"items", "next_cursor"}`` (None on the last page). An
         index serves each filter in start order, so a page costs its own size, however many
         runs there are."""
+        rows, next_cursor = self._page(workflow_id, status, limit, cursor)
+        return {"items": [run_dict(r) for r in rows], "next_cursor": next_cursor}
+
+    def page_runs_json(
+        self,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> bytes:
+        """``page_runs`` as ``JSONResponse`` bytes, from each run's item kept in run_json.py."""
+        return self.rendered.page(*self._page(workflow_id, status, limit, cursor))
+
+    def get_run_json(self, run_id: str) -> bytes:
+        """``get_run`` as ``JSONResponse`` bytes, from the same rendered items."""
+        return self.rendered.item(self._row(run_id)).encode()
+
+    def _page(  # a page's rows, and the next page's cursor (None on the last page)
+        self, workflow_id: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidPage("limit", f"limit must be a whole number of at least 1, not {limit!r}")
         limit = min(limit, PAGE_MAX)
         before = decode_cursor(cursor) if cursor is not None else None
         rows = self._select(workflow_id, status, before=before, limit=limit + 1)
         more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "items": [run_dict(r) for r in rows],
-            "next_cursor": encode_cursor(rows[-1]["seq"]) if more else None,
-        }
+        return rows[:limit], encode_cursor(rows[limit - 1]["seq"]) if more else None
 
     def _select(
         self,
@@ -285,9 +306,7 @@ class Runs:
     def retry_run(self, run_id: str) -> dict[str, Any]:
         """[C] keragon.md §6: a new run from the failed step, with that step's *current*
         configuration; refused when steps were added or removed since."""
-        row = self.store.one("SELECT * FROM runs WHERE id = ?", run_id)
-        if row is None:
-            raise NotFound(f"no run {run_id!r}")
+        row = self._row(run_id)
         if row["status"] != "Failed":
             raise Conflict(f"run {run_id} is {row['status']}; only a failed run can be retried")
         data = json.loads(row["data"])
