@@ -69,6 +69,8 @@ class Worker:
             line = self.zygote.readline()
             if line.startswith("pid "):
                 self.pid = int(line.split()[1])
+                if prefix == "pid ":
+                    return line
                 continue
             if line.startswith("exit "):
                 self.status = int(line.split()[1])
@@ -85,8 +87,8 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL the worker (wherever it is) and wait until the zygote has reaped it; a worker
         that ended by itself first (an error) fails the test with its traceback."""
-        while not self.pid:
-            self.wait_for("\0never")
+        if not self.pid:  # the zygote's "pid" line not read yet: read up to it, no further
+            self.wait_for("pid ")
         with contextlib.suppress(ProcessLookupError):  # ended already: its status says how
             os.kill(self.pid, signal.SIGKILL)
         if self.status is None:
