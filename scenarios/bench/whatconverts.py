@@ -26,7 +26,12 @@ def _fake(leads: int) -> tuple[Any, dict[str, str]]:
     backend = app.state.backend
     state = backend.state()
     state.limits.update(profile=10**9, master=10**9)  # measure the work, not the quota
-    backend.seed_state("default", state, {"synthetic": {"leads": leads, "window_minutes": 600}})
+    from careflow.mocks.whatconverts.seed import SEED_MAX
+
+    while leads > 0:  # one seed adds at most SEED_MAX leads, as over HTTP
+        batch = min(leads, SEED_MAX)
+        backend.seed_state("default", state, {"synthetic": {"leads": batch, "window_minutes": 600}})
+        leads -= batch
     c = backend.credentials_of(state)
     token = base64.b64encode(f"{c['api_token']}:{c['api_secret']}".encode()).decode()
     return app, {"Authorization": f"Basic {token}"}
