@@ -277,12 +277,11 @@ async def parse_document(raw: bytes, *, yaml_limit: int = YAML_LIMIT) -> Any:
         raise BadInput(
             413, f"YAML documents are limited to {yaml_limit // 1024} KiB (send JSON for more)"
         )
-    import careflow.strictyaml  # noqa: F401  (PyYAML loads here, with the first YAML body)
-
     return await asyncio.to_thread(_yaml, raw, json_error)
 
 
 def _yaml(raw: bytes, json_error: Exception) -> Any:
+    # PyYAML loads here, off the loop, with the first YAML body
     import careflow.strictyaml as strictyaml
 
     try:

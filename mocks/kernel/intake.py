@@ -9,6 +9,7 @@ call that changed a tenant (2xx, not a read) writes that tenant whole at its flu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -148,9 +149,6 @@ async def admin_call(
     except ClientGone:
         return
 
-    def changed(status: int) -> None:
-        admin_changed(kernel, scope, status)
-
     await serve(
         kernel,
         app,
@@ -160,7 +158,7 @@ async def admin_call(
         raw,
         refused,
         admin=True,
-        on_start=changed,
+        on_start=functools.partial(admin_changed, kernel, scope),
         answer=answer,
     )
 

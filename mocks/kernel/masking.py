@@ -105,10 +105,8 @@ class Masker:
                     MASK
                     if isinstance(k, str) and sensitive(k)
                     else (
-                        v
-                        if type(v) in _ATOMS  # (no ABC check for the usual values)
-                        else self.value(v)
-                        if isinstance(v, Mapping | list)
+                        self.value(v)
+                        if type(v) not in _ATOMS and isinstance(v, Mapping | list)
                         else v
                     )
                 )
@@ -116,10 +114,8 @@ class Masker:
             }
         if isinstance(data, list):
             return [
-                item
-                if type(item) in _ATOMS
-                else self.value(item)
-                if isinstance(item, Mapping | list)
+                self.value(item)
+                if type(item) not in _ATOMS and isinstance(item, Mapping | list)
                 else item
                 for item in data
             ]

@@ -134,10 +134,7 @@ class SandboxMiddleware:
         try:
             if scope["path"].startswith(ADMIN_PREFIX):
                 kernel = self.kernel
-
-                def changed(status: int) -> None:
-                    intake.admin_changed(kernel, scope, status)
-
+                changed = functools.partial(intake.admin_changed, kernel, scope)
                 answer = intake.Answer()
                 echo = self._echo(send, cid_header, {}, answer=answer, on_start=changed)
                 await intake.admin_call(kernel, self.app, scope, receive, echo, answer)
