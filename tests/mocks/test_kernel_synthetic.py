@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,3 +40,26 @@ def test_real_looking_keys_are_named():
     assert production_credential_reason("sk_live_abc") is not None
     assert production_credential_reason("4f9a8c7e6d5b4a3c2e1f0a9b8c7d6e5f4a3b2c1d") is not None
     assert production_credential_reason("demo") is None
+
+
+@pytest.mark.parametrize("seed", [0, 7, "demo"])
+def test_the_lean_faker_draws_what_faker_en_us_draws(seed):
+    """Synthetic builds only Faker's en_US person and address providers (a faster start); the
+    names and addresses must stay those of ``Faker("en_US")`` seeded the same way, or a seed
+    would give other data than it used to."""
+    from faker import Faker
+
+    from careflow.mocks.kernel.synthetic import Synthetic, derive
+
+    lean = Synthetic(seed, "patients").faker
+    full = Faker("en_US")
+    full.seed_instance(derive(seed, "patients", "faker"))
+    for method in (
+        "first_name",
+        "last_name",
+        "street_address",
+        "city",
+        "state_abbr",
+        "zipcode",
+    ) * 20:
+        assert getattr(lean, method)() == getattr(full, method)(), method
